@@ -1,0 +1,18 @@
+"""sscstub: IAM service-specific credentials, served in-process to botocore and boto3 clients.
+
+>>> import boto3, sscstub
+>>> with sscstub.mock_ssc(users=["jane"]) as stub:
+...     iam = boto3.client("iam", region_name="us-east-1")
+...     iam.create_service_specific_credential(UserName="jane", ServiceName="bedrock.amazonaws.com")
+"""
+
+from __future__ import annotations
+
+from . import _hooks
+from ._errors import SscStubError, UnsimulatedOperationError
+from ._simulator import SSCStub, mock_ssc
+
+__version__ = "0.1.0"
+__all__ = ["SSCStub", "SscStubError", "UnsimulatedOperationError", "__version__", "mock_ssc"]
+
+_hooks.register_builtins()

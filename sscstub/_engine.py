@@ -1,0 +1,321 @@
+"""The serving path: a botocore request in, ``(AWSResponse, parsed)`` out, as IAM would answer.
+
+One Engine belongs to one SSCStub; ``reset()`` gives it fresh state at every activation. All
+state changes and the call log happen under one lock, so concurrent callers see a consistent
+order and the per-service limit holds under races.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone, tzinfo
+from email.utils import formatdate
+from typing import Any, cast
+
+from botocore.awsrequest import AWSResponse
+
+from . import _secrets
+from ._errors import AwsError, SscStubError, UnsimulatedOperationError
+from ._model import ErrorSpec, IamModel, iam
+from ._ops import HANDLERS, Simulation
+from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class _Fault:
+    __slots__ = ("message", "remaining", "spec")
+
+    def __init__(self, spec: ErrorSpec, message: str, remaining: int | None) -> None:
+        self.spec = spec
+        self.message = message
+        self.remaining = remaining
+
+
+class Engine:
+    __slots__ = ("_calls", "_faults", "_lock", "_model", "_sim", "_users", "account_id", "strict")
+
+    def __init__(
+        self,
+        *,
+        users: Iterable[str],
+        account_id: str,
+        caller: str | None,
+        strict: bool,
+        seed: _secrets.Seed | None,
+        services: Mapping[str, str],
+    ) -> None:
+        self.account_id = account_id
+        self.strict = strict
+        self._users = tuple(users) + ((caller,) if caller is not None else ())
+        self._lock = threading.Lock()
+        self._model: IamModel | None = None
+        self._sim = Simulation(account_id, caller, services, _secrets.Entropy(seed))
+        self._calls: list[Call] = []
+        self._faults: dict[str, deque[_Fault]] = {}
+        self.reset(seed)
+
+    def reset(self, seed: _secrets.Seed | None) -> None:
+        with self._lock:
+            self._sim.store = Store(self._users)
+            self._sim.entropy = _secrets.Entropy(seed)
+            self._calls = []
+            self._faults = {}
+
+    @property
+    def model(self) -> IamModel:
+        model = self._model
+        if model is None:
+            model = self._model = iam()
+        return model
+
+    # --- the hot path ---------------------------------------------------------------------------
+
+    def serve(
+        self, operation: str, request: Mapping[str, Any]
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        spec = self.model.operations.get(operation)
+        if spec is None:
+            if self.strict:
+                raise UnsimulatedOperationError(operation)
+            return None
+        params = _decode(spec.kinds, request["body"])
+        now = int(time.time())  # read once: freezegun's clock is slow
+        stamp = stamper()
+        error: AwsError | None = None
+        with self._lock:
+            request_id = _request_id(self._sim.entropy)
+            try:
+                fault = self._take_fault(operation) if self._faults else None
+                if fault is not None:
+                    raise AwsError(fault.spec.code, fault.message)
+                problems = spec.check_input(params)
+                if problems:
+                    count = len(problems)
+                    raise AwsError(
+                        "ValidationError",
+                        f"{count} validation error{'s' if count > 1 else ''} detected: "
+                        + "; ".join(problems),
+                    )
+                body = HANDLERS[operation](self._sim, params, now, stamp)
+            except AwsError as exc:
+                error = exc
+            self._calls.append(
+                Call(operation, params, None if error is None else error.code, request_id)
+            )
+        if error is None:
+            spec.check_output(body)
+            return self._respond(request, 200, request_id, now, body)
+        err = self.model.errors.get(error.code) or ErrorSpec(
+            error.code, 400, "Sender", error.message
+        )
+        body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
+        return self._respond(request, err.status, request_id, now, body)
+
+    def _respond(
+        self,
+        request: Mapping[str, Any],
+        status: int,
+        request_id: str,
+        now: int,
+        body: dict[str, Any],
+    ) -> tuple[AWSResponse, dict[str, Any]]:
+        headers = {
+            "x-amzn-requestid": request_id,
+            "content-type": "text/xml",
+            "date": _http_date(now),
+        }
+        body["ResponseMetadata"] = {
+            "RequestId": request_id,
+            "HTTPStatusCode": status,
+            "HTTPHeaders": headers,
+            "RetryAttempts": 0,
+        }
+        # AWSResponse wraps the dict in its own HeadersDict, as botocore's Stubber relies on.
+        return AWSResponse(request["url"], status, cast(Any, headers), None), body
+
+    def _take_fault(self, operation: str) -> _Fault | None:
+        queue = self._faults.get(operation)
+        if not queue:
+            return None
+        fault = queue[0]
+        if fault.remaining is not None:
+            fault.remaining -= 1
+            if fault.remaining == 0:
+                queue.popleft()
+        return fault
+
+    # --- the test API ---------------------------------------------------------------------------
+
+    def inject(self, operation: str, code: str, message: str | None, times: int | None) -> None:
+        model = self.model
+        spec = model.operation(operation)
+        if spec is None:
+            raise SscStubError(
+                f"inject_error() got operation {operation!r}, which sscstub does not serve.",
+                f"Use one of {', '.join(model.operations)} (or its client method name,"
+                " e.g. 'create_service_specific_credential').",
+                "fault-injection",
+            )
+        error = model.errors.get(code)
+        if error is None:
+            import difflib
+
+            close = difflib.get_close_matches(code, model.errors, n=3)
+            hint = f" Did you mean {' or '.join(close)}?" if close else ""
+            raise SscStubError(
+                f"inject_error() got error code {code!r}, which is neither an IAM error nor a"
+                " common AWS error.",
+                f"Use an error code such as ServiceFailure, Throttling or LimitExceeded.{hint}",
+                "fault-injection",
+            )
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
+            raise SscStubError(
+                f"inject_error() got times={times!r}.",
+                "Pass a whole number of calls >= 1, or times=None to fail every call until"
+                " reset().",
+                "fault-injection",
+            )
+        with self._lock:
+            fault = _Fault(error, error.default_message if message is None else message, times)
+            self._faults.setdefault(spec.name, deque()).append(fault)
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        with self._lock:
+            return tuple(self._calls)
+
+    def credentials(self) -> tuple[Credential, ...]:
+        now = int(time.time())
+        with self._lock:
+            return tuple(r.view(now) for r in self._sim.store.records())
+
+    def users(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._sim.store.users)
+
+    def add_user(self, name: str) -> None:
+        with self._lock:
+            self._sim.store.users.add(name)
+
+    def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
+        """True when ``secret`` is the current secret of an Active, unexpired credential."""
+        now = int(time.time())
+        user = login.rsplit("-at-", 1)[0]
+        candidates = {user, user[:-2]} if user.endswith("+1") else {user}
+        with self._lock:
+            found = False
+            for name in candidates:
+                for record in self._sim.store.of_user(name):
+                    if (
+                        record.login == login
+                        and record.kind == kind
+                        and (service_name is None or record.service_name == service_name)
+                        and record.status_at(now) == "Active"
+                        and _secrets.matches(record.secret, secret)
+                    ):
+                        found = True
+            return found
+
+
+def authenticate_password(engine: Engine, user: str, password: str, service: str | None) -> bool:
+    return engine.authenticate(user, password, PASSWORD, service)
+
+
+def authenticate_api_key(engine: Engine, api_key: str) -> bool:
+    alias = _secrets.alias_of(api_key)
+    return alias is not None and engine.authenticate(alias, api_key, API_KEY, None)
+
+
+# --- request decoding ---------------------------------------------------------------------------
+
+
+def _decode(kinds: Mapping[str, str], body: Mapping[str, Any]) -> dict[str, Any]:
+    """The API parameters IAM reads from the query body, typed as the model says.
+
+    Works on what goes on the wire, so clients with parameter_validation=False get IAM's answers;
+    a value that does not parse is kept as it is, and validation reports it.
+    """
+    params: dict[str, Any] = {}
+    for key, value in body.items():
+        kind = kinds.get(key)
+        if kind is None:  # Action, Version
+            continue
+        if kind == "string":
+            params[key] = value if type(value) is str else str(value)
+        elif kind == "integer":
+            if isinstance(value, str) and _INTEGER.fullmatch(value):
+                value = int(value)
+            params[key] = value
+        elif kind == "boolean":
+            params[key] = True if value == "true" else False if value == "false" else value
+        else:
+            params[key] = value
+    return params
+
+
+def _request_id(entropy: _secrets.Entropy) -> str:
+    h = bytearray(entropy.bytes(16))
+    h[6] = (h[6] & 0x0F) | 0x40
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+_date_cache: tuple[int, str] = (-1, "")
+
+
+def _http_date(now: int) -> str:
+    global _date_cache
+    cached = _date_cache
+    if cached[0] != now:
+        cached = _date_cache = (now, formatdate(now, usegmt=True))
+    return cached[1]
+
+
+# --- timestamps exactly as botocore's parser makes them ----------------------------------------
+
+_stamp_cache: tuple[Any, Stamp] | None = None
+
+
+def stamper() -> Stamp:
+    """A function from epoch seconds to the datetime botocore's query parser would produce.
+
+    dateutil gives ``tzlocal()`` when the machine's zone is named UTC and ``tzutc()`` otherwise
+    (``dateutil.parser._build_tzaware``); the answer is cached per ``time.tzname``.
+    """
+    global _stamp_cache
+    key = time.tzname
+    cached = _stamp_cache
+    if cached is None or cached[0] != key:
+        cached = _stamp_cache = (key, _make_stamper(key))
+    return cached[1]
+
+
+def _make_stamper(key: tuple[str, str]) -> Stamp:
+    from botocore.parsers import DEFAULT_TIMESTAMP_PARSER as parse
+
+    def iso(ts: int) -> str:
+        return (_EPOCH + timedelta(seconds=ts)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    if "UTC" in key and key[0] != key[1]:
+        # A zone whose standard or summer name alone is UTC: dateutil's choice depends on the
+        # instant, so ask the parser each time (exact, slower, and rare).
+        def exact(ts: int) -> datetime:
+            parsed: datetime = parse(iso(ts))
+            return parsed
+
+        return exact
+    tz: tzinfo | None = parse(iso(0)).tzinfo
+
+    def fast(ts: int) -> datetime:
+        return (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
+
+    return fast

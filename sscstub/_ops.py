@@ -1,0 +1,233 @@
+"""One function per IAM operation. Each takes already-validated API parameters and either returns
+the response body (model member order) or raises `AwsError`; none sees a botocore object, and
+each checks everything before it changes anything, so a failed call leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Callable
+
+from . import _secrets
+from ._errors import AwsError
+from ._store import ACTIVE, API_KEY, EXPIRED, PASSWORD, Record, Stamp, Store
+
+#: The services IAM issues service-specific credentials for, and which kind each gets.
+DEFAULT_SERVICES: Mapping[str, str] = MappingProxyType(
+    {
+        "codecommit.amazonaws.com": PASSWORD,
+        "cassandra.amazonaws.com": PASSWORD,
+        "bedrock.amazonaws.com": API_KEY,
+        "logs.amazonaws.com": API_KEY,
+        "cloudwatch.amazonaws.com": API_KEY,
+        "aws-external-anthropic.amazonaws.com": API_KEY,
+    }
+)
+PER_SERVICE_LIMIT = 2
+DEFAULT_MAX_ITEMS = 100
+_DAY = 86_400
+_USER_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
+_MARKER_PREFIX = "sscstub:"
+
+
+@dataclass
+class Simulation:
+    """Everything an operation may read or change."""
+
+    account_id: str
+    caller: str | None
+    services: Mapping[str, str]
+    entropy: _secrets.Entropy
+    store: Store = field(default_factory=Store)
+
+
+Handler = Callable[[Simulation, Mapping[str, Any], int, Stamp], "dict[str, Any]"]
+
+
+def valid_user_name(name: object) -> bool:
+    return isinstance(name, str) and 0 < len(name) <= 64 and _USER_NAME.fullmatch(name) is not None
+
+
+# --- the checks every operation shares, in IAM's order ------------------------------------------
+
+
+def _user(sim: Simulation, params: Mapping[str, Any]) -> str:
+    name = params.get("UserName")
+    if name is None:
+        if sim.caller is None:
+            raise AwsError(
+                "ValidationError", "Must specify userName when calling with non-User credentials"
+            )
+        name = sim.caller
+    elif not _USER_NAME.fullmatch(name):
+        raise AwsError(
+            "ValidationError",
+            "The specified value for userName is invalid. It must contain only alphanumeric"
+            " characters and/or the following: +=,.@_-",
+        )
+    if name not in sim.store.users:
+        raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
+    return str(name)
+
+
+def _kind(sim: Simulation, service_name: str) -> str:
+    kind = sim.services.get(service_name)
+    if kind is None:
+        raise AwsError(
+            "NoSuchEntity",
+            f"No such service {service_name} is supported for Service Specific Credentials",
+        )
+    return kind
+
+
+def _credential(sim: Simulation, user_name: str, credential_id: str) -> Record:
+    record = sim.store.get(credential_id)
+    if record is None or record.user_name != user_name:
+        raise AwsError("NoSuchEntity", f"No such credential {credential_id} exists")
+    return record
+
+
+def _new_secret(sim: Simulation, record_kind: str, login: str) -> str:
+    if record_kind == PASSWORD:
+        return _secrets.password(sim.entropy)
+    return _secrets.api_key(login, sim.entropy)
+
+
+# --- the operations ----------------------------------------------------------------------------
+
+
+def create(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+    user = _user(sim, params)
+    service = params["ServiceName"]
+    kind = _kind(sim, service)
+    age = params.get("CredentialAgeDays")
+    if age is not None and kind != API_KEY:
+        raise AwsError(
+            "InvalidInput",
+            f"CredentialAgeDays can only be specified for services that support long-term API"
+            f" keys, and {service} does not.",
+        )
+    store = sim.store
+    taken = {r.login for r in store.of_user(user) if r.service_name == service}
+    if len(taken) >= PER_SERVICE_LIMIT:
+        raise AwsError(
+            "LimitExceeded",
+            "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService:"
+            f" {PER_SERVICE_LIMIT}",
+        )
+    # The first credential is jane-at-<account>, the second jane+1-at-<account>; a deleted
+    # one's name is reused (lowest free slot).
+    login = next(
+        f"{user}{suffix}-at-{sim.account_id}"
+        for suffix in ("", "+1")
+        if f"{user}{suffix}-at-{sim.account_id}" not in taken
+    )
+    credential_id = _secrets.credential_id(sim.account_id, sim.entropy)
+    while credential_id in store:
+        credential_id = _secrets.credential_id(sim.account_id, sim.entropy)
+    secret = _new_secret(sim, kind, login)
+    record = Record(
+        id=credential_id,
+        user_name=user,
+        service_name=service,
+        kind=kind,
+        login=login,
+        create_ts=now,
+        expire_ts=None if age is None else now + age * _DAY,
+        secret=_secrets.digest(secret, sim.entropy),
+        seq=store.next_seq(),
+    )
+    store.add(record)
+    return {"ServiceSpecificCredential": record.wire(now, stamp, secret)}
+
+
+def reset(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+    if record.status_at(now) == EXPIRED:
+        raise AwsError(
+            "InvalidInput",
+            f"The service-specific credential {record.id} has expired and cannot be reset."
+            " Delete it and create a new one.",
+        )
+    secret = _new_secret(sim, record.kind, record.login)
+    record.secret = _secrets.digest(secret, sim.entropy)
+    return {"ServiceSpecificCredential": record.wire(now, stamp, secret)}
+
+
+def update(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+    status = params["Status"]
+    if status == EXPIRED:
+        raise AwsError(
+            "InvalidInput",
+            "The status of a service-specific credential can only be set to Active or Inactive;"
+            " Expired is reported once its expiration date has passed.",
+        )
+    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+    record.status = status
+    return {}
+
+
+def delete(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+    sim.store.remove(record)
+    return {}
+
+
+def list_(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+    all_users = params.get("AllUsers") is True
+    if all_users and params.get("UserName") is not None:
+        raise AwsError("InvalidInput", "AllUsers cannot be specified together with UserName.")
+    start = _decode_marker(params.get("Marker"))
+    limit = params.get("MaxItems") or DEFAULT_MAX_ITEMS
+    service = params.get("ServiceName")
+    if all_users:
+        if service is not None:
+            _kind(sim, service)
+        page, resume = sim.store.page(service, start, limit)
+    else:
+        user = _user(sim, params)
+        if service is not None:
+            _kind(sim, service)
+        mine = [
+            r
+            for r in sim.store.of_user(user)
+            if r.seq >= start and (service is None or r.service_name == service)
+        ]
+        page, resume = mine[:limit], (mine[limit].seq if len(mine) > limit else None)
+    out: dict[str, Any] = {"ServiceSpecificCredentials": [r.metadata(now, stamp) for r in page]}
+    if resume is not None:
+        out["Marker"] = base64.b64encode(f"{_MARKER_PREFIX}{resume}".encode()).decode()
+    out["IsTruncated"] = resume is not None
+    return out
+
+
+def _decode_marker(marker: str | None) -> int:
+    if marker is None:
+        return 0
+    try:
+        text = base64.b64decode(marker, validate=True).decode()
+    except ValueError:
+        text = ""
+    if not text.startswith(_MARKER_PREFIX) or not text[len(_MARKER_PREFIX) :].isdigit():
+        raise AwsError(
+            "InvalidInput",
+            "Invalid value for Marker: pass the Marker a previous response returned.",
+        )
+    return int(text[len(_MARKER_PREFIX) :])
+
+
+HANDLERS: Mapping[str, Handler] = MappingProxyType(
+    {
+        "CreateServiceSpecificCredential": create,
+        "ResetServiceSpecificCredential": reset,
+        "UpdateServiceSpecificCredential": update,
+        "ListServiceSpecificCredentials": list_,
+        "DeleteServiceSpecificCredential": delete,
+    }
+)
+
+__all__ = ["ACTIVE", "DEFAULT_SERVICES", "HANDLERS", "Simulation"]

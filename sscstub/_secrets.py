@@ -1,0 +1,95 @@
+"""Identifiers, passwords and API keys: how they are made, and the salted hashes kept instead."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from typing import Union
+
+Seed = Union[int, str, bytes]
+
+_B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_SALT_BYTES = 16
+# 44 random bytes: base64 of that is 60 characters ending in one "=", the length of real
+# ServicePasswords (LocalStack, validated against AWS in 2025) and of a Bedrock key's inner secret.
+_SECRET_BYTES = 44
+API_KEY_PREFIX = "ABSK"
+
+
+class Entropy:
+    """Random bytes: from `secrets`, or (with a seed) a SHAKE-256 stream, reproducible per stub."""
+
+    __slots__ = ("_counter", "_seed")
+
+    def __init__(self, seed: Seed | None) -> None:
+        if seed is None:
+            self._seed: bytes | None = None
+        elif isinstance(seed, bytes):
+            self._seed = b"b" + seed
+        else:
+            self._seed = (type(seed).__name__[0] + str(seed)).encode()
+        self._counter = 0
+
+    def bytes(self, n: int) -> bytes:
+        if self._seed is None:
+            return secrets.token_bytes(n)
+        self._counter += 1
+        return hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(n)
+
+
+def credential_id(account_id: str, entropy: Entropy) -> str:
+    """`ACCA` + 17 base-32 characters that encode the account as IAM's unique ids do.
+
+    Characters 5-12 are base 32 of ``account // 2 + 2**39``; character 13 carries the account's
+    parity in its top bit; the last 8 are random (moto ``generate_access_key_id_from_account_id``,
+    checked against real ids in the README's Fidelity table).
+    """
+    account = int(account_id)
+    middle = base64.b32encode((account // 2 + 2**39).to_bytes(5, "big")).decode()
+    rand = int.from_bytes(entropy.bytes(6), "big")
+    parity_char = _B32[(account & 1) * 16 + (rand & 15)]
+    rand >>= 4
+    tail = "".join(_B32[(rand >> (5 * i)) & 31] for i in range(8))
+    return "ACCA" + middle + parity_char + tail
+
+
+def account_of(credential_id: str) -> str:
+    """The account number an IAM unique id encodes (the inverse of `credential_id`)."""
+    half = int.from_bytes(base64.b32decode(credential_id[4:12]), "big") - 2**39
+    return f"{half * 2 + (_B32.index(credential_id[12]) >= 16):012d}"
+
+
+def password(entropy: Entropy) -> str:
+    return base64.b64encode(entropy.bytes(_SECRET_BYTES)).decode()
+
+
+def api_key(alias: str, entropy: Entropy) -> str:
+    inner = f"{alias}:{password(entropy)}".encode()
+    return API_KEY_PREFIX + base64.b64encode(inner).decode()
+
+
+def alias_of(api_key: str) -> str | None:
+    """The alias inside a long-term API key, or None when the text is not shaped like one."""
+    if not api_key.startswith(API_KEY_PREFIX):
+        return None
+    try:
+        inner = base64.b64decode(api_key[len(API_KEY_PREFIX) :], validate=True).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        return None
+    alias, sep, _ = inner.partition(":")
+    return alias if sep else None
+
+
+def digest(secret: str, entropy: Entropy) -> bytes:
+    """A fresh salt followed by SHA-256(salt + secret): all that is kept of a secret."""
+    salt = entropy.bytes(_SALT_BYTES)
+    return salt + hashlib.sha256(salt + secret.encode()).digest()
+
+
+def matches(stored: bytes, candidate: str) -> bool:
+    salt = stored[:_SALT_BYTES]
+    return hmac.compare_digest(
+        stored[_SALT_BYTES:], hashlib.sha256(salt + candidate.encode()).digest()
+    )

@@ -1,0 +1,340 @@
+"""`SSCStub`: one object that is a context manager, a decorator and (through the plugin) a
+pytest fixture, around a stateful simulator of IAM service-specific credentials."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import threading
+import weakref
+from collections.abc import Awaitable, Iterable, Mapping
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast, overload
+
+from . import _hooks
+from ._errors import SscStubError
+
+if TYPE_CHECKING:
+    from typing_extensions import ParamSpec, Self
+
+    from ._engine import Engine
+    from ._secrets import Seed
+    from ._store import Call, Credential
+
+    P = ParamSpec("P")
+
+R = TypeVar("R")
+C = TypeVar("C", bound=type)
+
+_activation = threading.Lock()
+
+
+class SSCStub:
+    """A local, stateful IAM that answers the service-specific credential operations.
+
+    Activate it with ``with``, as a decorator, or through the ``ssc_stub`` pytest fixture;
+    every activation starts from fresh state. All options are keyword-only:
+
+    :param users: IAM user names that exist.
+    :param account_id: the 12-digit account the credentials belong to.
+    :param caller: the IAM user the caller is (what an omitted ``UserName`` means); it exists.
+    :param strict: stop any other IAM operation with `UnsimulatedOperationError` (default) or
+        let it through to botocore (``False``).
+    :param seed: make ids, secrets and request ids reproducible for this stub.
+    :param services: service name -> ``"password"`` or ``"api-key"``, replacing the services
+        IAM supports today (`sscstub.DEFAULT_SERVICES`).
+    """
+
+    def __init__(
+        self,
+        *,
+        users: Iterable[str] = (),
+        account_id: str = "123456789012",
+        caller: str | None = None,
+        strict: bool = True,
+        seed: Seed | None = None,
+        services: Mapping[str, str] | None = None,
+    ) -> None:
+        from ._engine import Engine
+        from ._ops import DEFAULT_SERVICES
+
+        if isinstance(users, str):
+            raise SscStubError(
+                f"users={users!r} is a single string.",
+                f"Pass a list of user names: users=[{users!r}].",
+                "options",
+            )
+        users = tuple(users)
+        for name in (*users, *([caller] if caller is not None else [])):
+            _check_user_name(name)
+        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
+            raise SscStubError(
+                f"account_id={account_id!r} is not an AWS account id.",
+                'Pass 12 digits as a string, e.g. account_id="123456789012".',
+                "options",
+            )
+        if seed is not None and not isinstance(seed, (int, str, bytes)):
+            raise SscStubError(
+                f"seed={seed!r} cannot seed sscstub.", "Pass an int, str or bytes.", "options"
+            )
+        services = dict(DEFAULT_SERVICES if services is None else services)
+        for service, kind in services.items():
+            if kind not in ("password", "api-key"):
+                raise SscStubError(
+                    f"services[{service!r}] is {kind!r}.",
+                    'Each service must be "password" or "api-key".',
+                    "options",
+                )
+        self._seed = seed
+        self._engine: Engine = Engine(
+            users=users,
+            account_id=account_id,
+            caller=caller,
+            strict=bool(strict),
+            seed=seed,
+            services=services,
+        )
+        self._attached: list[weakref.ref[Any]] = []
+        self._installed: list[_hooks.Emitter] = []
+        self._id = f"sscstub-{id(self):x}"
+
+    def __repr__(self) -> str:
+        state = "active" if self.active else "inactive"
+        count = len(self._engine.credentials())
+        return f"<SSCStub {state} account={self.account_id} credentials={count}>"
+
+    # --- activation -----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        return _hooks.active() is self._engine
+
+    @property
+    def account_id(self) -> str:
+        return self._engine.account_id
+
+    def start(self) -> SSCStub:
+        """Activate with fresh state. Prefer ``with`` or the decorator, which always stop."""
+        with _activation:
+            current = _hooks.active()
+            if current is not None:
+                same = current is self._engine
+                raise SscStubError(
+                    "This stub is already active."
+                    if same
+                    else "Another sscstub stub is already active.",
+                    "Stubs do not nest: exit the active one first, or share one stub (for example"
+                    " through the ssc_stub fixture) instead of activating a second.",
+                    "activation",
+                )
+            self._engine.reset(self._seed)
+            _hooks.register_builtins()
+            try:
+                for ref in self._attached:
+                    emitter = ref()
+                    if emitter is not None:
+                        _hooks.install(emitter, self._id)
+                        self._installed.append(emitter)
+            except BaseException:
+                self._uninstall()
+                raise
+            _hooks.set_active(self._engine)
+        return self
+
+    def stop(self) -> None:
+        """Deactivate and remove what `start` installed. Idempotent; state stays readable."""
+        with _activation:
+            try:
+                if _hooks.active() is self._engine:
+                    _hooks.set_active(None)
+            finally:
+                self._uninstall()
+
+    def _uninstall(self) -> None:
+        while self._installed:
+            _hooks.uninstall(self._installed.pop(), self._id)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def attach(self, target: Any) -> None:
+        """Serve a client (or boto3 resource, or session) that existed before sscstub was
+        imported, for every activation of this stub."""
+        emitter = _emitter_of(target)
+        self._attached.append(weakref.ref(emitter))
+        if self.active:
+            with _activation:
+                _hooks.install(emitter, self._id)
+                self._installed.append(emitter)
+
+    # --- the decorator --------------------------------------------------------------------------
+
+    @overload
+    def __call__(self, func: C) -> C: ...
+
+    @overload
+    def __call__(self, func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+
+    @overload
+    def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
+
+    def __call__(self, func: Any) -> Any:
+        """Decorate a test function (sync or ``async def``) or a test class."""
+        import inspect  # here, not at import: `import sscstub` stays cheap
+
+        if isinstance(func, type):
+            return self._decorate_class(func)
+        if not callable(func):
+            raise SscStubError(
+                f"mock_ssc() cannot decorate {func!r}.",
+                "Decorate a function, an async function or a class, or use `with mock_ssc():`.",
+                "usage",
+            )
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return await func(*args, **kwargs)
+
+            return async_wrapper
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return wrapper
+
+    def _decorate_class(self, cls: C) -> C:
+        import inspect
+
+        unittest = sys.modules.get("unittest")  # a TestCase subclass means it is imported
+        if unittest is not None and issubclass(cls, unittest.TestCase):
+            return cast("C", self._decorate_test_case(cls))
+        for name, member in list(vars(cls).items()):
+            if name.startswith("test") and inspect.isfunction(member):
+                setattr(cls, name, self(member))
+        return cls
+
+    def _decorate_test_case(self, cls: type[Any]) -> type[Any]:
+        # Active from before setUp until after the cleanups, which run even when setUp fails.
+        original_setup: Callable[[Any], None] = cls.setUp
+
+        @functools.wraps(original_setup)
+        def setUp(case: Any) -> None:  # noqa: N802
+            self.start()
+            case.addCleanup(self.stop)
+            original_setup(case)
+
+        cls.setUp = setUp
+        return cls
+
+    # --- the test API ---------------------------------------------------------------------------
+
+    def add_user(self, name: str) -> None:
+        """Make an IAM user exist."""
+        _check_user_name(name)
+        self._engine.add_user(name)
+
+    @property
+    def users(self) -> frozenset[str]:
+        return self._engine.users()
+
+    @property
+    def credentials(self) -> tuple[Credential, ...]:
+        """Every stored credential, oldest first, with its status as of now; no secrets."""
+        return self._engine.credentials()
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        """Every call served since activation, in order."""
+        return self._engine.calls
+
+    def authenticate(
+        self, service_user_name: str, password: str, *, service_name: str | None = None
+    ) -> bool:
+        """True only for the current password of an Active, unexpired credential."""
+        from ._engine import authenticate_password
+
+        return authenticate_password(self._engine, service_user_name, password, service_name)
+
+    def authenticate_api_key(self, api_key: str) -> bool:
+        """True only for the current secret of an Active, unexpired API key."""
+        from ._engine import authenticate_api_key
+
+        return authenticate_api_key(self._engine, api_key)
+
+    def inject_error(
+        self, operation: str, code: str, message: str | None = None, *, times: int | None = 1
+    ) -> None:
+        """Make the next ``times`` calls of ``operation`` fail with ``code`` (None: every call).
+
+        ``operation`` is an API name or a client method name; ``code`` is any error the IAM model
+        defines or a common AWS one (``Throttling``); it gets its HTTP status and fault type.
+        """
+        self._engine.inject(operation, code, message, times)
+
+    def reset(self) -> None:
+        """Forget all credentials, calls and injected errors; keep the configured users."""
+        self._engine.reset(self._seed)
+
+
+def mock_ssc(
+    *,
+    users: Iterable[str] = (),
+    account_id: str = "123456789012",
+    caller: str | None = None,
+    strict: bool = True,
+    seed: Seed | None = None,
+    services: Mapping[str, str] | None = None,
+) -> SSCStub:
+    """A new `SSCStub`: use it with ``with``, as a decorator, or call ``start()``/``stop()``."""
+    return SSCStub(
+        users=users,
+        account_id=account_id,
+        caller=caller,
+        strict=strict,
+        seed=seed,
+        services=services,
+    )
+
+
+def _check_user_name(name: object) -> None:
+    from ._ops import valid_user_name
+
+    if not valid_user_name(name):
+        raise SscStubError(
+            f"{name!r} is not a user name IAM would accept.",
+            "Use 1 to 64 characters from letters, digits and +=,.@_- (for example 'jane').",
+            "options",
+        )
+
+
+def _emitter_of(target: Any) -> _hooks.Emitter:
+    meta = getattr(target, "meta", None)
+    if meta is not None and hasattr(meta, "events"):  # botocore/boto3 client
+        return cast("_hooks.Emitter", meta.events)
+    if meta is not None and hasattr(meta, "client"):  # boto3 resource
+        return cast("_hooks.Emitter", meta.client.meta.events)
+    events = getattr(target, "events", None)
+    if events is not None and hasattr(events, "register"):  # boto3 Session
+        return cast("_hooks.Emitter", events)
+    if callable(getattr(target, "register", None)) and callable(
+        getattr(target, "unregister", None)
+    ):
+        return cast("_hooks.Emitter", target)  # botocore Session or an emitter
+    raise SscStubError(
+        f"attach() cannot find botocore's event emitter on {target!r}.",
+        "Pass a botocore or boto3 client, a boto3 resource, or a boto3/botocore Session.",
+        "clients-created-before-import",
+    )

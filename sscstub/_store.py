@@ -1,0 +1,238 @@
+"""The simulator's state: credential records and the indexes that keep every lookup cheap.
+
+Nothing here imports botocore, knows about HTTP or takes a lock: the engine does all three.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+Stamp = Callable[[int], datetime]
+
+ACTIVE, INACTIVE, EXPIRED = "Active", "Inactive", "Expired"
+PASSWORD, API_KEY = "password", "api-key"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """A service-specific credential as IAM describes it now; never holds a secret.
+
+    The attributes mirror botocore's ``ServiceSpecificCredential`` shape in snake_case.
+    """
+
+    service_specific_credential_id: str
+    user_name: str
+    service_name: str
+    status: str
+    create_date: datetime
+    expiration_date: datetime | None
+    service_user_name: str | None
+    service_credential_alias: str | None
+
+
+@dataclass(frozen=True)
+class Call:
+    """One call the stub served: its API parameters and, when it failed, the error code."""
+
+    operation: str
+    params: dict[str, Any]
+    error_code: str | None
+    request_id: str
+
+
+class Record:
+    """One stored credential. The secret is kept only as salt + SHA-256 digest."""
+
+    __slots__ = (
+        "create_ts",
+        "expire_ts",
+        "id",
+        "kind",
+        "login",
+        "secret",
+        "seq",
+        "service_name",
+        "status",
+        "user_name",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        user_name: str,
+        service_name: str,
+        kind: str,
+        login: str,
+        create_ts: int,
+        expire_ts: int | None,
+        secret: bytes,
+        seq: int,
+    ) -> None:
+        self.id = id
+        self.user_name = user_name
+        self.service_name = service_name
+        self.kind = kind
+        self.login = login  # ServiceUserName for passwords, ServiceCredentialAlias for API keys
+        self.status = ACTIVE  # as last set; reads as Expired once expire_ts has passed
+        self.create_ts = create_ts
+        self.expire_ts = expire_ts
+        self.secret = secret
+        self.seq = seq
+
+    def __repr__(self) -> str:
+        return f"<Record {self.id} {self.user_name} {self.service_name} {self.status}>"
+
+    def status_at(self, now: int) -> str:
+        expire = self.expire_ts
+        return EXPIRED if expire is not None and now >= expire else self.status
+
+    def wire(self, now: int, stamp: Stamp, secret: str | None = None) -> dict[str, Any]:
+        """The ``ServiceSpecificCredential`` dict, in model member order; ``secret`` only on
+        Create and Reset."""
+        out: dict[str, Any] = {"CreateDate": stamp(self.create_ts)}
+        if self.expire_ts is not None:
+            out["ExpirationDate"] = stamp(self.expire_ts)
+        out["ServiceName"] = self.service_name
+        if self.kind == PASSWORD:
+            out["ServiceUserName"] = self.login
+            if secret is not None:
+                out["ServicePassword"] = secret
+        else:
+            out["ServiceCredentialAlias"] = self.login
+            if secret is not None:
+                out["ServiceCredentialSecret"] = secret
+        out["ServiceSpecificCredentialId"] = self.id
+        out["UserName"] = self.user_name
+        out["Status"] = self.status_at(now)
+        return out
+
+    def metadata(self, now: int, stamp: Stamp) -> dict[str, Any]:
+        """The ``ServiceSpecificCredentialMetadata`` dict List returns, in model member order."""
+        out: dict[str, Any] = {"UserName": self.user_name, "Status": self.status_at(now)}
+        out["ServiceUserName" if self.kind == PASSWORD else "ServiceCredentialAlias"] = self.login
+        out["CreateDate"] = stamp(self.create_ts)
+        if self.expire_ts is not None:
+            out["ExpirationDate"] = stamp(self.expire_ts)
+        out["ServiceSpecificCredentialId"] = self.id
+        out["ServiceName"] = self.service_name
+        return out
+
+    def view(self, now: int) -> Credential:
+        def utc(ts: int | None) -> datetime | None:
+            return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
+
+        return Credential(
+            service_specific_credential_id=self.id,
+            user_name=self.user_name,
+            service_name=self.service_name,
+            status=self.status_at(now),
+            create_date=datetime.fromtimestamp(self.create_ts, timezone.utc),
+            expiration_date=utc(self.expire_ts),
+            service_user_name=self.login if self.kind == PASSWORD else None,
+            service_credential_alias=self.login if self.kind == API_KEY else None,
+        )
+
+
+class OrderedIndex:
+    """Records in creation order, where a page costs the page, not everything before it.
+
+    Removal leaves a hole (found by bisecting on the sequence numbers); holes are squeezed out
+    once they outnumber the records, so the lists stay at most twice the live size.
+    """
+
+    __slots__ = ("_holes", "_records", "_seqs")
+
+    def __init__(self) -> None:
+        self._seqs: list[int] = []
+        self._records: list[Record | None] = []
+        self._holes = 0
+
+    def __len__(self) -> int:
+        return len(self._seqs) - self._holes
+
+    def append(self, record: Record) -> None:
+        self._seqs.append(record.seq)
+        self._records.append(record)
+
+    def remove(self, record: Record) -> None:
+        index = bisect.bisect_left(self._seqs, record.seq)
+        self._records[index] = None
+        self._holes += 1
+        if self._holes > 32 and self._holes * 2 > len(self._seqs):
+            live = [r for r in self._records if r is not None]
+            self._records = list(live)
+            self._seqs = [r.seq for r in live]
+            self._holes = 0
+
+    def page(self, start: int, limit: int) -> tuple[list[Record], int | None]:
+        """Up to ``limit`` records whose seq is >= ``start``, and the seq to resume from."""
+        records = self._records
+        index = bisect.bisect_left(self._seqs, start)
+        page: list[Record] = []
+        while index < len(records):
+            record = records[index]
+            index += 1
+            if record is None:
+                continue
+            if len(page) == limit:
+                return page, record.seq
+            page.append(record)
+        return page, None
+
+
+class Store:
+    """Users and credentials, indexed by id, by user and in creation order (overall and per
+    service)."""
+
+    __slots__ = ("_by_id", "_by_user", "_order", "_seq", "users")
+
+    def __init__(self, users: Iterator[str] | tuple[str, ...] = ()) -> None:
+        self.users: set[str] = set(users)
+        self._by_id: dict[str, Record] = {}
+        self._by_user: dict[str, list[Record]] = {}
+        self._order: dict[str | None, OrderedIndex] = {None: OrderedIndex()}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def get(self, credential_id: str) -> Record | None:
+        return self._by_id.get(credential_id)
+
+    def __contains__(self, credential_id: str) -> bool:
+        return credential_id in self._by_id
+
+    def of_user(self, user_name: str) -> list[Record]:
+        return self._by_user.get(user_name, [])
+
+    def add(self, record: Record) -> None:
+        self._by_id[record.id] = record
+        self._by_user.setdefault(record.user_name, []).append(record)
+        self._order[None].append(record)
+        self._order.setdefault(record.service_name, OrderedIndex()).append(record)
+
+    def remove(self, record: Record) -> None:
+        del self._by_id[record.id]
+        mine = self._by_user[record.user_name]
+        mine.remove(record)
+        if not mine:
+            del self._by_user[record.user_name]
+        self._order[None].remove(record)
+        self._order[record.service_name].remove(record)
+
+    def page(
+        self, service_name: str | None, start: int, limit: int
+    ) -> tuple[list[Record], int | None]:
+        index = self._order.get(service_name)
+        return index.page(start, limit) if index is not None else ([], None)
+
+    def records(self) -> list[Record]:
+        return self._order[None].page(0, len(self._by_id))[0]

@@ -1,0 +1,30 @@
+"""The pytest plugin (entry point ``pytest11``): the ``ssc_stub`` fixture and its marker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from . import SSCStub
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ssc_stub(**options): options for the ssc_stub fixture: users, account_id, caller,"
+        " strict, seed, services",
+    )
+
+
+@pytest.fixture
+def ssc_stub(request: pytest.FixtureRequest) -> Iterator[SSCStub]:
+    """An active `SSCStub`, fresh for each test, configured by ``@pytest.mark.ssc_stub(...)``."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("ssc_stub"))):  # nearest marker wins
+        if marker.args:
+            raise TypeError("@pytest.mark.ssc_stub takes keyword options only, e.g. users=['jane']")
+        options.update(marker.kwargs)
+    with SSCStub(**options) as stub:
+        yield stub
