@@ -7,6 +7,7 @@ order and the per-service limit holds under races.
 
 from __future__ import annotations
 
+import datetime as _datetime_module
 import re
 import threading
 import time
@@ -26,6 +27,8 @@ from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
+_REAL = (datetime,)
 
 
 class _Fault:
@@ -115,7 +118,7 @@ class Engine:
             error.code, 400, "Sender", error.message
         )
         body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
-        return self._respond(request, err.status, request_id, now, body)
+        return self._respond(request, err.status, request_id, now, body, err.retryable)
 
     def _respond(
         self,
@@ -124,18 +127,24 @@ class Engine:
         request_id: str,
         now: int,
         body: dict[str, Any],
+        last_attempt: bool = False,
     ) -> tuple[AWSResponse, dict[str, Any]]:
         headers = {
             "x-amzn-requestid": request_id,
             "content-type": "text/xml",
             "date": _http_date(now),
         }
-        body["ResponseMetadata"] = {
+        meta: dict[str, Any] = {
             "RequestId": request_id,
             "HTTPStatusCode": status,
             "HTTPHeaders": headers,
-            "RetryAttempts": 0,
         }
+        if last_attempt:
+            # Answering at before-call skips botocore's retries: a retryable error reaches the
+            # caller as it would after the last attempt the client allows.
+            meta["MaxAttemptsReached"] = True
+        meta["RetryAttempts"] = 0
+        body["ResponseMetadata"] = meta
         # AWSResponse wraps the dict in its own HeadersDict, as botocore's Stubber relies on.
         return AWSResponse(request["url"], status, cast(Any, headers), None), body
 
@@ -316,6 +325,12 @@ def _make_stamper(key: tuple[str, str]) -> Stamp:
     tz: tzinfo | None = parse(iso(0)).tzinfo
 
     def fast(ts: int) -> datetime:
-        return (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
+        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
+        cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
+        if cls is _REAL[0]:
+            return value
+        return cls(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, tzinfo=tz
+        )
 
     return fast

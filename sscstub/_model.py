@@ -51,6 +51,31 @@ _COMMON_ERRORS: dict[str, tuple[int, str, str]] = {
 }
 
 
+# What botocore retries (botocore/retries/standard.py: TransientRetryableChecker and
+# ThrottledRetryableChecker; the legacy mode's _retry.json agrees for these).
+_RETRYABLE_CODES = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "PriorRequestNotComplete",
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "EC2ThrottledException",
+    }
+)
+_RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+
+
 class ModelViolation(AssertionError):
     """A response broke the IAM model: a bug in sscstub, never something a test should catch."""
 
@@ -66,6 +91,11 @@ class ErrorSpec:
     status: int
     type: str
     default_message: str
+
+    @property
+    def retryable(self) -> bool:
+        """Whether botocore would retry it, so that it reaches callers only after the last try."""
+        return self.code in _RETRYABLE_CODES or self.status in _RETRYABLE_STATUS
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from botocore.config import Config
+
+import sscstub
+from sscstub import _hooks
+
+pytest_plugins = ["pytester"]
+
+ACCOUNT = "123456789012"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_aws(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test reads the machine's AWS config or credentials, or asks instance metadata."""
+    empty = tmp_path_factory.getbasetemp() / "no-aws-config"
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(autouse=True)
+def socket_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, ...]]]:
+    """Every test runs with the network cut: any attempt fails the test, even if swallowed."""
+    attempts: list[tuple[object, ...]] = []
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        attempts.append(args)
+        raise ConnectionRefusedError(f"sscstub tests must not use the network: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    yield attempts
+    assert attempts == [], "a test tried to open a network connection"
+
+
+@pytest.fixture(autouse=True)
+def _no_stub_left_active() -> Iterator[None]:
+    yield
+    assert _hooks.active() is None, "a test left an sscstub stub active"
+
+
+def make_client(**config: object) -> object:
+    return boto3.client(
+        "iam",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=Config(**config) if config else None,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def iam():  # type: ignore[no-untyped-def]
+    return make_client()
+
+
+@pytest.fixture
+def raw_iam():  # type: ignore[no-untyped-def]
+    """A client that skips botocore's own parameter validation, so IAM's server-side checks answer."""
+    return make_client(parameter_validation=False)
+
+
+@pytest.fixture
+def stub() -> Iterator[sscstub.SSCStub]:
+    with sscstub.mock_ssc(users=["jane", "bob"]) as active:
+        yield active
+
+
+@pytest.fixture(params=["UTC", "America/New_York", "Europe/London", "Asia/Tokyo"])
+def local_zone(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Run a test in several local time zones (botocore's parser picks tzinfo by zone)."""
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
+    time.tzset()
+    yield request.param
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def handler_snapshot(emitter: object) -> tuple[object, ...]:
+    """What an emitter holds for IAM calls (a test-only peek at botocore internals)."""
+    inner = emitter._emitter  # type: ignore[attr-defined]
+    handlers = tuple(
+        inner._handlers.prefix_search("before-call.iam.CreateServiceSpecificCredential")
+    )
+    return handlers, tuple(sorted(inner._unique_id_handlers))
+
+
+def sscstub_handlers(emitter: object) -> list[object]:
+    return [
+        h
+        for h in handler_snapshot(emitter)[0]
+        if getattr(h, "__module__", "").startswith("sscstub")
+    ]
