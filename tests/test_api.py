@@ -1,0 +1,243 @@
+"""The SSCStub test API: injected faults, the call log, records, reset, and misuse errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+import sscstub
+from sscstub import SscStubError
+
+CC = "codecommit.amazonaws.com"
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "fault", "exception"),
+    [
+        ("ServiceFailure", 500, "Receiver", "ServiceFailureException"),
+        ("Throttling", 400, "Sender", None),
+        ("ServiceUnavailable", 503, "Receiver", None),
+        ("AccessDenied", 403, "Sender", None),
+        ("NoSuchEntity", 404, "Sender", "NoSuchEntityException"),
+        ("LimitExceeded", 409, "Sender", "LimitExceededException"),
+        ("NotSupportedService", 404, "Sender", "ServiceNotSupportedException"),
+        ("ConcurrentModification", 409, "Sender", "ConcurrentModificationException"),
+        ("DeleteConflict", 409, "Sender", "DeleteConflictException"),
+    ],
+)
+@pytest.mark.parametrize(
+    "operation", ["CreateServiceSpecificCredential", "create_service_specific_credential"]
+)
+def test_inject_error(
+    iam: Any,
+    stub: sscstub.SSCStub,
+    operation: str,
+    code: str,
+    status: int,
+    fault: str,
+    exception: str | None,
+) -> None:
+    stub.inject_error(operation, code)
+    with pytest.raises(ClientError) as caught:
+        iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+    error = caught.value
+    assert type(error) is (getattr(iam.exceptions, exception) if exception else ClientError)
+    assert error.response["Error"]["Code"] == code and error.response["Error"]["Type"] == fault
+    assert error.response["ResponseMetadata"]["HTTPStatusCode"] == status
+    assert error.response["Error"]["Message"]  # the model's or AWS's wording, never empty
+    assert stub.credentials == () and stub.calls[-1].error_code == code
+    iam.create_service_specific_credential(
+        UserName="jane", ServiceName=CC
+    )  # times=1: next call works
+
+
+def test_injected_errors_are_per_operation_counted_and_queued(
+    iam: Any, stub: sscstub.SSCStub
+) -> None:
+    stub.inject_error("list_service_specific_credentials", "Throttling", "Rate exceeded", times=2)
+    stub.inject_error("list_service_specific_credentials", "ServiceFailure")
+    iam.create_service_specific_credential(
+        UserName="jane", ServiceName=CC
+    )  # other operations unaffected
+    codes = []
+    for _ in range(4):
+        try:
+            iam.list_service_specific_credentials(UserName="jane")
+            codes.append(None)
+        except ClientError as error:
+            codes.append(error.response["Error"]["Code"])
+    assert codes == ["Throttling", "Throttling", "ServiceFailure", None]
+    assert [c.error_code for c in stub.calls] == [None, *codes]
+
+
+def test_injected_error_until_reset(iam: Any, stub: sscstub.SSCStub) -> None:
+    stub.inject_error("delete_service_specific_credential", "ServiceFailure", "down", times=None)
+    for _ in range(3):
+        with pytest.raises(iam.exceptions.ServiceFailureException, match="down"):
+            iam.delete_service_specific_credential(
+                UserName="jane", ServiceSpecificCredentialId="A" * 20
+            )
+    stub.reset()
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.delete_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId="A" * 20
+        )
+
+
+def test_retryable_errors_reach_the_caller_on_the_first_attempt(
+    iam: Any, stub: sscstub.SSCStub
+) -> None:
+    stub.inject_error("create_service_specific_credential", "Throttling")
+    with pytest.raises(ClientError) as caught:
+        iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+    meta = caught.value.response["ResponseMetadata"]
+    assert meta["RetryAttempts"] == 0 and meta["MaxAttemptsReached"] is True
+    assert len(stub.calls) == 1  # botocore did not retry
+
+
+def test_calls_record_api_parameters_in_order(iam: Any, stub: sscstub.SSCStub) -> None:
+    created = iam.create_service_specific_credential(
+        UserName="jane", ServiceName="bedrock.amazonaws.com", CredentialAgeDays=7
+    )
+    with pytest.raises(ClientError):
+        iam.list_service_specific_credentials(UserName="ghost")
+    first, second = stub.calls
+    assert first == sscstub._store.Call(
+        "CreateServiceSpecificCredential",
+        {"UserName": "jane", "ServiceName": "bedrock.amazonaws.com", "CredentialAgeDays": 7},
+        None,
+        created["ResponseMetadata"]["RequestId"],
+    )
+    assert (second.operation, second.params, second.error_code) == (
+        "ListServiceSpecificCredentials",
+        {"UserName": "ghost"},
+        "NoSuchEntity",
+    )
+    assert created["ServiceSpecificCredential"]["ServiceCredentialSecret"] not in repr(stub.calls)
+
+
+def test_credentials_are_read_only_records_without_secrets(iam: Any, stub: sscstub.SSCStub) -> None:
+    made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)[
+        "ServiceSpecificCredential"
+    ]
+    (record,) = stub.credentials
+    assert record.service_specific_credential_id == made["ServiceSpecificCredentialId"]
+    assert (record.user_name, record.service_name, record.status) == ("jane", CC, "Active")
+    assert record.create_date == made["CreateDate"] and record.expiration_date is None
+    assert (
+        record.service_user_name == "jane-at-123456789012"
+        and record.service_credential_alias is None
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        record.status = "Inactive"  # type: ignore[misc]
+    assert made["ServicePassword"] not in repr(stub) + repr(stub.credentials) + str(vars(record))
+
+
+def test_authenticate_takes_an_optional_service_and_rejects_garbage(
+    iam: Any, stub: sscstub.SSCStub
+) -> None:
+    git = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)[
+        "ServiceSpecificCredential"
+    ]
+    assert stub.authenticate(git["ServiceUserName"], git["ServicePassword"], service_name=CC)
+    assert not stub.authenticate(
+        git["ServiceUserName"], git["ServicePassword"], service_name="cassandra.amazonaws.com"
+    )
+    assert not stub.authenticate("nobody-at-123456789012", git["ServicePassword"])
+    for junk in ("", "ABSK", "ABSK!!!", "ABSKbm9jb2xvbg==", git["ServicePassword"]):
+        assert not stub.authenticate_api_key(junk)
+
+
+def test_user_names_with_plus_one_do_not_confuse_authentication(iam: Any) -> None:
+    with sscstub.mock_ssc(users=["a", "a+1"]) as stub:
+        first = iam.create_service_specific_credential(UserName="a", ServiceName=CC)[
+            "ServiceSpecificCredential"
+        ]
+        second = iam.create_service_specific_credential(UserName="a", ServiceName=CC)[
+            "ServiceSpecificCredential"
+        ]
+        other = iam.create_service_specific_credential(UserName="a+1", ServiceName=CC)[
+            "ServiceSpecificCredential"
+        ]
+        assert second["ServiceUserName"] == other["ServiceUserName"] == "a+1-at-123456789012"
+        assert stub.authenticate("a+1-at-123456789012", second["ServicePassword"])
+        assert stub.authenticate("a+1-at-123456789012", other["ServicePassword"])
+        assert stub.authenticate("a-at-123456789012", first["ServicePassword"])
+
+
+def test_add_user_and_reset(iam: Any, stub: sscstub.SSCStub) -> None:
+    stub.add_user("carol")
+    iam.create_service_specific_credential(UserName="carol", ServiceName=CC)
+    stub.reset()
+    assert stub.credentials == () and stub.calls == () and stub.users == {"jane", "bob"}
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.create_service_specific_credential(UserName="carol", ServiceName=CC)
+
+
+# --- misuse: SscStubError says what happened and what to do ----------------------------------------
+
+MISUSE = [
+    (lambda: sscstub.mock_ssc(users="jane"), "is a single string", "Pass a list of user names"),
+    (
+        lambda: sscstub.mock_ssc(users=["a b"]),
+        "'a b' is not a user name IAM would accept",
+        "Use 1 to 64 characters",
+    ),
+    (
+        lambda: sscstub.mock_ssc(caller="x" * 65),
+        "is not a user name IAM would accept",
+        "Use 1 to 64",
+    ),
+    (lambda: sscstub.mock_ssc(account_id="42"), "'42' is not an AWS account id", "Pass 12 digits"),
+    (
+        lambda: sscstub.mock_ssc(account_id=123456789012),
+        "is not an AWS account id",
+        "Pass 12 digits",
+    ),
+    (
+        lambda: sscstub.mock_ssc(seed=1.5),
+        "seed=1.5 cannot seed sscstub",
+        "Pass an int, str or bytes",
+    ),
+    (
+        lambda: sscstub.mock_ssc(services={"x": "token"}),
+        "services['x'] is 'token'",
+        'must be "password"',
+    ),
+    (lambda: sscstub.mock_ssc().add_user(""), "'' is not a user name", "Use 1 to 64"),
+    (
+        lambda: sscstub.mock_ssc().inject_error("GetUser", "Throttling"),
+        "operation 'GetUser'",
+        "Use one of",
+    ),
+    (
+        lambda: sscstub.mock_ssc().inject_error("create_service_specific_credential", "Throttle"),
+        "error code 'Throttle'",
+        "Did you mean Throttling",
+    ),
+    (
+        lambda: sscstub.mock_ssc().inject_error(
+            "create_service_specific_credential", "Throttling", times=0
+        ),
+        "times=0",
+        "Pass a whole number of calls >= 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("misuse", "what", "todo"), MISUSE)
+def test_misuse_errors_say_what_to_do(misuse: Any, what: str, todo: str) -> None:
+    with pytest.raises(SscStubError) as caught:
+        misuse()
+    assert what in caught.value.what and todo in caught.value.todo
+    assert "(README: #" in str(caught.value)
+
+
+def test_options_are_keyword_only_and_typos_are_type_errors() -> None:
+    with pytest.raises(TypeError):
+        sscstub.mock_ssc(["jane"])  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        sscstub.mock_ssc(user=["jane"])  # type: ignore[call-arg]
