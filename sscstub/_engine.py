@@ -15,13 +15,13 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import formatdate
-from typing import Any, cast
+from typing import Any
 
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HeadersDict
 
 from . import _secrets
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, iam
+from ._model import ErrorSpec, IamModel, OperationSpec, iam
 from ._ops import HANDLERS, Simulation
 from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
 
@@ -29,6 +29,29 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
 _REAL = (datetime,)
+
+
+class Response(AWSResponse):
+    """What botocore's client reads of an HTTP response: the status now, the headers (as botocore's
+    case-insensitive HeadersDict) only if someone asks; building that dict costs microseconds."""
+
+    def __init__(self, url: str, status_code: int, headers: dict[str, str]) -> None:
+        self.url = url
+        self.status_code = status_code
+        self.raw = None
+        self._content = b""
+        self._plain_headers = headers
+        self._headers: Any = None
+
+    @property
+    def headers(self) -> Any:
+        if self._headers is None:
+            self._headers = HeadersDict(self._plain_headers)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
 
 
 class _Fault:
@@ -41,7 +64,17 @@ class _Fault:
 
 
 class Engine:
-    __slots__ = ("_calls", "_faults", "_lock", "_model", "_sim", "_users", "account_id", "strict")
+    __slots__ = (
+        "_calls",
+        "_faults",
+        "_lock",
+        "_model",
+        "_operations",
+        "_sim",
+        "_users",
+        "account_id",
+        "strict",
+    )
 
     def __init__(
         self,
@@ -58,8 +91,9 @@ class Engine:
         self._users = tuple(users) + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
         self._model: IamModel | None = None
+        self._operations: Mapping[str, OperationSpec] | None = None
         self._sim = Simulation(account_id, caller, services, _secrets.Entropy(seed))
-        self._calls: list[Call] = []
+        self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self.reset(seed)
 
@@ -75,6 +109,7 @@ class Engine:
         model = self._model
         if model is None:
             model = self._model = iam()
+            self._operations = model.operations
         return model
 
     # --- the hot path ---------------------------------------------------------------------------
@@ -82,7 +117,8 @@ class Engine:
     def serve(
         self, operation: str, request: Mapping[str, Any]
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        spec = self.model.operations.get(operation)
+        operations = self._operations or self.model.operations
+        spec = operations.get(operation)
         if spec is None:
             if self.strict:
                 raise UnsimulatedOperationError(operation)
@@ -109,7 +145,7 @@ class Engine:
             except AwsError as exc:
                 error = exc
             self._calls.append(
-                Call(operation, params, None if error is None else error.code, request_id)
+                (operation, params, None if error is None else error.code, request_id)
             )
         if error is None:
             spec.check_output(body)
@@ -128,7 +164,7 @@ class Engine:
         now: int,
         body: dict[str, Any],
         last_attempt: bool = False,
-    ) -> tuple[AWSResponse, dict[str, Any]]:
+    ) -> tuple[Response, dict[str, Any]]:
         headers = {
             "x-amzn-requestid": request_id,
             "content-type": "text/xml",
@@ -145,8 +181,7 @@ class Engine:
             meta["MaxAttemptsReached"] = True
         meta["RetryAttempts"] = 0
         body["ResponseMetadata"] = meta
-        # AWSResponse wraps the dict in its own HeadersDict, as botocore's Stubber relies on.
-        return AWSResponse(request["url"], status, cast(Any, headers), None), body
+        return Response(request["url"], status, headers), body
 
     def _take_fault(self, operation: str) -> _Fault | None:
         queue = self._faults.get(operation)
@@ -199,7 +234,7 @@ class Engine:
     @property
     def calls(self) -> tuple[Call, ...]:
         with self._lock:
-            return tuple(self._calls)
+            return tuple(Call(*call) for call in self._calls)
 
     def credentials(self) -> tuple[Credential, ...]:
         now = int(time.time())
@@ -252,30 +287,29 @@ def _decode(kinds: Mapping[str, str], body: Mapping[str, Any]) -> dict[str, Any]
     Works on what goes on the wire, so clients with parameter_validation=False get IAM's answers;
     a value that does not parse is kept as it is, and validation reports it.
     """
-    params: dict[str, Any] = {}
-    for key, value in body.items():
+    params = dict(body)
+    params.pop("Action", None)
+    params.pop("Version", None)
+    for key, value in params.items():
         kind = kinds.get(key)
-        if kind is None:  # Action, Version
-            continue
         if kind == "string":
-            params[key] = value if type(value) is str else str(value)
+            if type(value) is not str:
+                params[key] = str(value)
         elif kind == "integer":
             if isinstance(value, str) and _INTEGER.fullmatch(value):
-                value = int(value)
-            params[key] = value
+                params[key] = int(value)
         elif kind == "boolean":
             params[key] = True if value == "true" else False if value == "false" else value
-        else:
-            params[key] = value
     return params
 
 
 def _request_id(entropy: _secrets.Entropy) -> str:
-    h = bytearray(entropy.bytes(16))
-    h[6] = (h[6] & 0x0F) | 0x40
-    h[8] = (h[8] & 0x3F) | 0x80
-    x = h.hex()
-    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+    """A version-4 UUID, as IAM's request ids are."""
+    x = entropy.bytes(16).hex()
+    return f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[int(x[16], 16) & 3]}{x[17:20]}-{x[20:]}"
+
+
+_VARIANT = "89ab"
 
 
 _date_cache: tuple[int, str] = (-1, "")
@@ -323,14 +357,19 @@ def _make_stamper(key: tuple[str, str]) -> Stamp:
 
         return exact
     tz: tzinfo | None = parse(iso(0)).tzinfo
+    cache: dict[int, datetime] = {}  # datetimes are immutable, and a record's timestamps repeat
 
     def fast(ts: int) -> datetime:
-        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
         cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
-        if cls is _REAL[0]:
+        value = cache.get(ts)
+        if value is not None and type(value) is cls:
             return value
-        return cls(
-            value.year, value.month, value.day, value.hour, value.minute, value.second, tzinfo=tz
-        )
+        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
+        if cls is not _REAL[0]:
+            value = cls(*value.timetuple()[:6], tzinfo=tz)
+        if len(cache) >= 4096:
+            cache.clear()
+        cache[ts] = value
+        return value
 
     return fast

@@ -43,6 +43,10 @@ class Simulation:
     services: Mapping[str, str]
     entropy: _secrets.Entropy
     store: Store = field(default_factory=Store)
+    id_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        self.id_prefix = _secrets.account_prefix(self.account_id)
 
 
 Handler = Callable[[Simulation, Mapping[str, Any], int, Stamp], "dict[str, Any]"]
@@ -63,15 +67,15 @@ def _user(sim: Simulation, params: Mapping[str, Any]) -> str:
                 "ValidationError", "Must specify userName when calling with non-User credentials"
             )
         name = sim.caller
-    elif not _USER_NAME.fullmatch(name):
+    if name in sim.store.users:  # every stored name was validated when it was added
+        return str(name)
+    if not _USER_NAME.fullmatch(name):
         raise AwsError(
             "ValidationError",
             "The specified value for userName is invalid. It must contain only alphanumeric"
             " characters and/or the following: +=,.@_-",
         )
-    if name not in sim.store.users:
-        raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
-    return str(name)
+    raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
 
 
 def _kind(sim: Simulation, service_name: str) -> str:
@@ -126,9 +130,9 @@ def create(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -
         for suffix in ("", "+1")
         if f"{user}{suffix}-at-{sim.account_id}" not in taken
     )
-    credential_id = _secrets.credential_id(sim.account_id, sim.entropy)
+    credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
     while credential_id in store:
-        credential_id = _secrets.credential_id(sim.account_id, sim.entropy)
+        credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
     secret = _new_secret(sim, kind, login)
     record = Record(
         id=credential_id,

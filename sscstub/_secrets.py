@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -18,10 +19,17 @@ _SECRET_BYTES = 44
 API_KEY_PREFIX = "ABSK"
 
 
-class Entropy:
-    """Random bytes: from `secrets`, or (with a seed) a SHAKE-256 stream, reproducible per stub."""
+_POOL = 4096
 
-    __slots__ = ("_counter", "_seed")
+
+class Entropy:
+    """Random bytes from `secrets` or, with a seed, from a SHAKE-256 stream reproducible per stub.
+
+    Bytes are drawn from a pool refilled 4 KiB at a time (one syscall instead of several per
+    call); callers hold the engine's lock, so the pool needs none of its own.
+    """
+
+    __slots__ = ("_counter", "_offset", "_pool", "_seed")
 
     def __init__(self, seed: Seed | None) -> None:
         if seed is None:
@@ -31,28 +39,49 @@ class Entropy:
         else:
             self._seed = (type(seed).__name__[0] + str(seed)).encode()
         self._counter = 0
+        self._pool = b""
+        self._offset = 0
+
+    def __repr__(self) -> str:
+        return f"<Entropy {'seeded' if self._seed is not None else 'secrets'}>"
 
     def bytes(self, n: int) -> bytes:
+        start = self._offset
+        end = start + n
+        if end > len(self._pool):
+            self._refill(n)
+            start, end = 0, n
+        self._offset = end
+        return self._pool[start:end]
+
+    def _refill(self, n: int) -> None:
+        size = max(n, _POOL)
         if self._seed is None:
-            return secrets.token_bytes(n)
-        self._counter += 1
-        return hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(n)
+            self._pool = secrets.token_bytes(size)
+        else:
+            self._counter += 1
+            self._pool = hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(
+                size
+            )
+        self._offset = 0
 
 
-def credential_id(account_id: str, entropy: Entropy) -> str:
+def account_prefix(account_id: str) -> str:
+    """`ACCA` and the 8 characters that encode the account (see `credential_id`)."""
+    return "ACCA" + base64.b32encode((int(account_id) // 2 + 2**39).to_bytes(5, "big")).decode()
+
+
+def credential_id(account_id: str, entropy: Entropy, prefix: str | None = None) -> str:
     """`ACCA` + 17 base-32 characters that encode the account as IAM's unique ids do.
 
     Characters 5-12 are base 32 of ``account // 2 + 2**39``; character 13 carries the account's
     parity in its top bit; the last 8 are random (moto ``generate_access_key_id_from_account_id``,
     checked against real ids in the README's Fidelity table).
     """
-    account = int(account_id)
-    middle = base64.b32encode((account // 2 + 2**39).to_bytes(5, "big")).decode()
-    rand = int.from_bytes(entropy.bytes(6), "big")
-    parity_char = _B32[(account & 1) * 16 + (rand & 15)]
-    rand >>= 4
-    tail = "".join(_B32[(rand >> (5 * i)) & 31] for i in range(8))
-    return "ACCA" + middle + parity_char + tail
+    rand = entropy.bytes(6)
+    parity_char = _B32[(int(account_id[-1]) & 1) * 16 + (rand[0] & 15)]
+    tail = base64.b32encode(rand[1:]).decode()
+    return (prefix or account_prefix(account_id)) + parity_char + tail
 
 
 def account_of(credential_id: str) -> str:
@@ -62,7 +91,7 @@ def account_of(credential_id: str) -> str:
 
 
 def password(entropy: Entropy) -> str:
-    return base64.b64encode(entropy.bytes(_SECRET_BYTES)).decode()
+    return binascii.b2a_base64(entropy.bytes(_SECRET_BYTES), newline=False).decode()
 
 
 def api_key(alias: str, entropy: Entropy) -> str:

@@ -18,13 +18,18 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-@pytest.fixture
-def ssc_stub(request: pytest.FixtureRequest) -> Iterator[SSCStub]:
-    """An active `SSCStub`, fresh for each test, configured by ``@pytest.mark.ssc_stub(...)``."""
+def active_stub(node: Any) -> Iterator[SSCStub]:
+    """The fixture's body: an active stub configured by the node's ``ssc_stub`` markers."""
     options: dict[str, Any] = {}
-    for marker in reversed(list(request.node.iter_markers("ssc_stub"))):  # nearest marker wins
+    for marker in reversed(list(node.iter_markers("ssc_stub"))):  # the nearest marker wins
         if marker.args:
             raise TypeError("@pytest.mark.ssc_stub takes keyword options only, e.g. users=['jane']")
         options.update(marker.kwargs)
     with SSCStub(**options) as stub:
         yield stub
+
+
+@pytest.fixture
+def ssc_stub(request: pytest.FixtureRequest) -> Iterator[SSCStub]:
+    """An active `SSCStub`, fresh for each test, configured by ``@pytest.mark.ssc_stub(...)``."""
+    yield from active_stub(request.node)
