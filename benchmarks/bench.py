@@ -1,0 +1,582 @@
+"""sscstub's benchmark: every figure of the Performance section, in one run.
+
+    python benchmarks/bench.py            # the full run behind the README's table (~2 min)
+    python benchmarks/bench.py --quick    # a few rounds of everything: proves the script works
+
+Times are medians over rounds; the variants of one table take turns inside each round, so a
+noisy neighbour slows them alike. Every ratio divides by a figure measured in the same run.
+
+The floor is the same boto3 IAM client with one bare ``before-call.iam`` handler (registered
+first) returning a canned ``(AWSResponse, parsed)`` pair: what is left is botocore's own
+client-side work (parameter validation, serialisation, endpoint resolution, events), which no
+before-call stub can go below.
+
+The scaling and memory sections switch between prepared stubs with ``sscstub._hooks`` (a stub's
+``start()`` begins from fresh state, which is what a test wants and not what a benchmark of a full
+store needs). Nothing here asserts a time: CI runs ``--quick`` only to prove the script works.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+for _name, _value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_name] = _value
+os.environ.pop("AWS_PROFILE", None)
+
+import boto3  # noqa: E402
+import botocore  # noqa: E402
+from botocore.awsrequest import AWSResponse  # noqa: E402
+from botocore.stub import Stubber  # noqa: E402
+
+import sscstub  # noqa: E402
+from sscstub import _hooks  # noqa: E402
+from sscstub._ops import DEFAULT_SERVICES  # noqa: E402
+
+USER = "jane"
+SERVICE = "codecommit.amazonaws.com"
+OTHER = "bedrock.amazonaws.com"
+
+
+class Settings:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.rounds = 3 if quick else 15
+        self.calls = 20 if quick else 200  # calls per variant per round
+        self.activations = 50 if quick else 2000
+        self.stored = 2_000 if quick else 100_000
+        self.imports = 2 if quick else 9
+
+
+# --- timing -------------------------------------------------------------------------------------
+
+# freezegun replaces every module attribute that is a real clock function; in a tuple it stays real.
+_CLOCK = (time.perf_counter_ns,)
+
+
+def per_call(fn: Callable[[], object], n: int) -> float:
+    """Mean microseconds per call of ``fn`` over ``n`` calls, garbage collector paused."""
+    gc.collect()
+    gc.disable()
+    try:
+        clock = _CLOCK[0]
+        start = clock()
+        for _ in range(n):
+            fn()
+        return (clock() - start) / n / 1000
+    finally:
+        gc.enable()
+
+
+def interleaved(variants: dict[str, Callable[[], object]], rounds: int, n: int) -> dict[str, float]:
+    """Median over ``rounds`` of each variant's mean µs per call; variants alternate each round."""
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for fn in variants.values():  # warm up caches and lazy imports
+        per_call(fn, max(3, n // 10))
+    for i in range(rounds):
+        order = list(variants.items())
+        if i % 2:
+            order.reverse()
+        for name, fn in order:
+            samples[name].append(per_call(fn, n))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# --- clients ------------------------------------------------------------------------------------
+
+
+def iam_client() -> Any:
+    return boto3.session.Session().client("iam", region_name="us-east-1")
+
+
+def canned(client: Any, answers: dict[str, dict[str, Any]]) -> Any:
+    """``client`` with the floor's bare handler: a fixed answer per operation, registered first."""
+    response = AWSResponse("https://iam.amazonaws.com/", 200, {"content-type": "text/xml"}, None)
+
+    def floor(model: Any, **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        return response, answers[model.name]
+
+    client.meta.events.register_first("before-call.iam", floor)
+    return client
+
+
+def without_metadata(parsed: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+
+
+# --- 1. per call --------------------------------------------------------------------------------
+
+
+def ssc_workloads(client: Any, stub: sscstub.SSCStub) -> dict[str, Callable[[], object]]:
+    """The four figures of the target, on one user with two credentials."""
+    created = client.create_service_specific_credential(UserName=USER, ServiceName=SERVICE)
+    client.create_service_specific_credential(UserName=USER, ServiceName=OTHER)
+    cid = created["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    status = ["Inactive"]
+
+    def create_delete() -> None:
+        new = client.create_service_specific_credential(UserName=USER, ServiceName=SERVICE)
+        client.delete_service_specific_credential(
+            UserName=USER,
+            ServiceSpecificCredentialId=new["ServiceSpecificCredential"][
+                "ServiceSpecificCredentialId"
+            ],
+        )
+
+    def reset() -> None:
+        client.reset_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=cid)
+
+    def update() -> None:
+        status[0] = "Active" if status[0] == "Inactive" else "Inactive"
+        client.update_service_specific_credential(
+            UserName=USER, ServiceSpecificCredentialId=cid, Status=status[0]
+        )
+
+    def list_() -> None:
+        client.list_service_specific_credentials(UserName=USER)
+
+    return {"Create+Delete": create_delete, "Reset": reset, "Update": update, "List": list_}
+
+
+def bench_calls(s: Settings) -> list[dict[str, Any]]:
+    stub = sscstub.mock_ssc(users=[USER], seed=1)
+    ssc_client = iam_client()
+    stubbed_client = iam_client()
+    stubber = Stubber(stubbed_client)
+    with stub:
+        workloads = ssc_workloads(ssc_client, stub)
+        # One real answer per operation, captured through botocore's after-call event.
+        captured: dict[str, dict[str, Any]] = {}
+        ssc_client.meta.events.register(
+            "after-call.iam",
+            lambda parsed, model, **_: captured.__setitem__(model.name, without_metadata(parsed)),
+            unique_id="bench-capture",
+        )
+        for fn in workloads.values():
+            fn()
+        ssc_client.meta.events.unregister("after-call.iam", unique_id="bench-capture")
+    floor_answers = {
+        name: {**body, "ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200}}
+        for name, body in captured.items()
+    }
+    floor_client = canned(iam_client(), floor_answers)
+    cid = captured["CreateServiceSpecificCredential"]["ServiceSpecificCredential"][
+        "ServiceSpecificCredentialId"
+    ]
+    floor_work = same_calls(floor_client, cid)
+    stubber_work = stubbed_calls(stubbed_client, stubber, captured, cid)
+    stubber.activate()
+
+    rows = []
+    stub.start()
+    workloads = ssc_workloads(ssc_client, stub)
+    engine = stub._engine
+    for op in workloads:
+        results: dict[str, list[float]] = {"floor": [], "sscstub": [], "Stubber": []}
+        variants = {
+            "floor": floor_work[op],
+            "Stubber": stubber_work[op],
+            "sscstub": workloads[op],
+        }
+        for fn in variants.values():
+            toggle(engine, fn is workloads[op])
+            per_call(fn, max(3, s.calls // 10))
+        for i in range(s.rounds):
+            order = list(variants.items())
+            if i % 2:
+                order.reverse()
+            for name, fn in order:
+                toggle(engine, name == "sscstub")
+                results[name].append(per_call(fn, s.calls))
+        toggle(engine, True)
+        rows.append({"operation": op, **{k: statistics.median(v) for k, v in results.items()}})
+    stub.stop()
+    stubber.deactivate()
+    return rows
+
+
+def toggle(engine: Any, on: bool) -> None:
+    _hooks.set_active(engine if on else None)
+
+
+def same_calls(client: Any, cid: str) -> dict[str, Callable[[], object]]:
+    """The workloads' calls with the same parameters, on another client."""
+
+    def create_delete() -> None:
+        client.create_service_specific_credential(UserName=USER, ServiceName=SERVICE)
+        client.delete_service_specific_credential(UserName=USER, ServiceSpecificCredentialId=cid)
+
+    return {
+        "Create+Delete": create_delete,
+        "Reset": lambda: client.reset_service_specific_credential(
+            UserName=USER, ServiceSpecificCredentialId=cid
+        ),
+        "Update": lambda: client.update_service_specific_credential(
+            UserName=USER, ServiceSpecificCredentialId=cid, Status="Inactive"
+        ),
+        "List": lambda: client.list_service_specific_credentials(UserName=USER),
+    }
+
+
+def stubbed_calls(
+    client: Any, stubber: Stubber, captured: dict[str, dict[str, Any]], cid: str
+) -> dict[str, Callable[[], object]]:
+    """Each call preceded by ``add_response`` (a queued response per call, as Stubber needs)."""
+    calls = same_calls(client, cid)
+    method = {
+        "CreateServiceSpecificCredential": "create_service_specific_credential",
+        "DeleteServiceSpecificCredential": "delete_service_specific_credential",
+        "ResetServiceSpecificCredential": "reset_service_specific_credential",
+        "UpdateServiceSpecificCredential": "update_service_specific_credential",
+        "ListServiceSpecificCredentials": "list_service_specific_credentials",
+    }
+    ops = {
+        "Create+Delete": ["CreateServiceSpecificCredential", "DeleteServiceSpecificCredential"],
+        "Reset": ["ResetServiceSpecificCredential"],
+        "Update": ["UpdateServiceSpecificCredential"],
+        "List": ["ListServiceSpecificCredentials"],
+    }
+
+    def queued(name: str) -> Callable[[], object]:
+        call = calls[name]
+
+        def run() -> None:
+            for op in ops[name]:
+                stubber.add_response(method[op], captured[op])
+            call()
+
+        return run
+
+    return {name: queued(name) for name in calls}
+
+
+def bench_moto(s: Settings) -> dict[str, float]:
+    """moto on the closest IAM operations it has: create + delete access key, with its floor."""
+    from moto import mock_aws
+
+    with mock_aws():
+        client = iam_client()
+        client.create_user(UserName=USER)
+        key = client.create_access_key(UserName=USER)["AccessKey"]
+        client.delete_access_key(UserName=USER, AccessKeyId=key["AccessKeyId"])
+        floor = canned(
+            iam_client(),
+            {
+                "CreateAccessKey": {
+                    "AccessKey": key,
+                    "ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200},
+                },
+                "DeleteAccessKey": {"ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200}},
+            },
+        )
+
+        def pair(c: Any) -> Callable[[], None]:
+            def run() -> None:
+                new = c.create_access_key(UserName=USER)["AccessKey"]
+                c.delete_access_key(UserName=USER, AccessKeyId=new["AccessKeyId"])
+
+            return run
+
+        return interleaved(
+            {"floor": pair(floor), "moto": pair(client)}, s.rounds, max(3, s.calls // 4)
+        )
+
+
+# --- 2. activation ------------------------------------------------------------------------------
+
+
+def bench_activation(s: Settings) -> dict[str, float]:
+    from moto import mock_aws
+
+    from sscstub.plugin import active_stub
+
+    client = iam_client()
+    node = SimpleNamespace(iter_markers=lambda name: iter(()))
+    marked = SimpleNamespace(
+        iter_markers=lambda name: iter([SimpleNamespace(args=(), kwargs={"users": [USER]})])
+    )
+
+    def with_mock_ssc() -> None:
+        with sscstub.mock_ssc():
+            pass
+
+    def fixture(node: Any) -> Callable[[], None]:
+        def run() -> None:
+            gen = active_stub(node)
+            next(gen)
+            gen.close()
+
+        return run
+
+    def stubber() -> None:
+        with Stubber(client):
+            pass
+
+    def moto() -> None:
+        with mock_aws():
+            pass
+
+    fast = interleaved(
+        {
+            "with mock_ssc(): pass": with_mock_ssc,
+            "ssc_stub fixture setup+teardown": fixture(node),
+            "ssc_stub fixture with a marker": fixture(marked),
+            "Stubber(client) enter+exit": stubber,
+        },
+        s.rounds,
+        s.activations,
+    )
+    slow = interleaved({"moto mock_aws() enter+exit": moto}, s.rounds, max(3, s.activations // 50))
+    return {**fast, **slow}
+
+
+# --- 3. scaling ---------------------------------------------------------------------------------
+
+
+def fill(stub: sscstub.SSCStub, count: int, keep_calls: bool = False) -> None:
+    """``count`` credentials, two per service, for users u0, u1, ... (through the engine's serve,
+    the path every client call takes, without botocore's client-side work)."""
+    engine = stub._engine
+    services = list(DEFAULT_SERVICES)
+    per_user = 2 * len(services)
+    for i in range((count + per_user - 1) // per_user):
+        name = f"u{i}"
+        engine.add_user(name)
+        for service in services:
+            for _ in range(2):
+                if count <= 0:
+                    break
+                body = {"Action": "CreateServiceSpecificCredential", "Version": "2010-05-08"}
+                engine.serve(
+                    "CreateServiceSpecificCredential",
+                    {"body": {**body, "UserName": name, "ServiceName": service}, "url": "x"},
+                )
+                count -= 1
+    if not keep_calls:
+        engine._calls.clear()
+
+
+def bench_scaling(s: Settings) -> dict[str, Any]:
+    small, big, page_small = (sscstub.mock_ssc(users=[USER], seed=n) for n in (1, 2, 3))
+    client = iam_client()
+    prepared = {}
+    for stub, extra in ((small, 0), (big, s.stored), (page_small, 1_000)):
+        stub.start()
+        fill(stub, extra)
+        workloads = ssc_workloads(client, stub)
+        prepared[id(stub)] = workloads
+        stub._engine._calls.clear()
+        _hooks.set_active(None)  # inactive, state kept: `on()` below switches between them
+
+    def on(stub: sscstub.SSCStub, fn: Callable[[], object]) -> Callable[[], object]:
+        def run() -> object:
+            _hooks.set_active(stub._engine)
+            return fn()
+
+        return run
+
+    rows = []
+    for op in prepared[id(small)]:
+        t = interleaved(
+            {
+                "1": on(small, prepared[id(small)][op]),
+                "big": on(big, prepared[id(big)][op]),
+            },
+            s.rounds,
+            s.calls,
+        )
+        rows.append((op, t["1"], t["big"]))
+        for stub in (small, big):  # calls accumulate in the log; keep it from growing
+            stub._engine._calls.clear()
+
+    def page(stub: sscstub.SSCStub) -> Callable[[], object]:
+        return on(
+            stub, lambda: client.list_service_specific_credentials(AllUsers=True, MaxItems=100)
+        )
+
+    pages = interleaved({"1k": page(page_small), "big": page(big)}, s.rounds, max(3, s.calls // 4))
+    _hooks.set_active(None)
+    return {"rows": rows, "page": pages}
+
+
+# --- 4. import ----------------------------------------------------------------------------------
+
+
+def import_ms(module: str) -> float:
+    code = (
+        "import time, botocore\n"
+        f"t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return float(out) * 1000
+
+
+def bench_import(s: Settings, with_moto: bool) -> dict[str, float]:
+    modules = ["sscstub"] + (["moto", "moto.iam"] if with_moto else [])
+    samples: dict[str, list[float]] = {m: [] for m in modules}
+    for _ in range(s.imports):
+        for m in modules:
+            samples[m].append(import_ms(m))
+    return {m: statistics.median(v) for m, v in samples.items()}
+
+
+# --- 5. memory ----------------------------------------------------------------------------------
+
+
+def bench_memory(s: Settings) -> dict[str, float]:
+    count = 1_000 if s.quick else 20_000
+    stub = sscstub.mock_ssc(users=[USER], seed=4)
+    stub.start()
+    try:
+        fill(stub, 10)  # first-use allocations (model, caches) happen here, not in the figure
+        gc.collect()
+        tracemalloc.start()
+        before = tracemalloc.get_traced_memory()[0]
+        fill(stub, count, keep_calls=True)
+        gc.collect()
+        with_calls = tracemalloc.get_traced_memory()[0]
+        stub._engine._calls.clear()
+        gc.collect()
+        store_only = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+    finally:
+        stub.stop()
+    return {
+        "count": count,
+        "store": (store_only - before) / count,
+        "with_calls": (with_calls - before) / count,
+    }
+
+
+# --- 6. freezegun -------------------------------------------------------------------------------
+
+
+def bench_freezegun(s: Settings) -> dict[str, float]:
+    import freezegun
+
+    stub = sscstub.mock_ssc(users=[USER], seed=5)
+    client = iam_client()
+    with stub:
+        workloads = ssc_workloads(client, stub)
+        plain = interleaved(workloads, s.rounds, s.calls)
+        with freezegun.freeze_time("2026-11-22 12:00:00"):
+            frozen = interleaved(workloads, s.rounds, s.calls)
+    return {op: frozen[op] / plain[op] for op in workloads}
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, botocore {botocore.__version__}"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few rounds: prove the script works")
+    parser.add_argument("--no-moto", action="store_true", help="skip the moto figures")
+    args = parser.parse_args()
+    s = Settings(args.quick)
+    started = time.perf_counter()
+    print(f"sscstub {sscstub.__version__} benchmark{' (--quick)' if s.quick else ''}")
+    print(f"machine: {machine()}")
+    print(f"medians over {s.rounds} interleaved rounds of {s.calls} calls\n")
+
+    rows = bench_calls(s)
+    moto = None if args.no_moto else bench_moto(s)
+    print("| served call | floor µs | sscstub µs | ratio | Stubber µs | ratio |")
+    print("|---|---:|---:|---:|---:|---:|")
+    ratios, stubber_ratios = [], []
+    for r in rows:
+        ratio, sratio = r["sscstub"] / r["floor"], r["Stubber"] / r["floor"]
+        ratios.append(ratio)
+        stubber_ratios.append(sratio)
+        print(
+            f"| {r['operation']} | {r['floor']:.0f} | {r['sscstub']:.0f} | {ratio:.2f}x "
+            f"| {r['Stubber']:.0f} | {sratio:.2f}x |"
+        )
+    print(
+        f"| **median of the four** | | | **{statistics.median(ratios):.2f}x** (target <= 1.10)"
+        f" | | {statistics.median(stubber_ratios):.2f}x |"
+    )
+    if moto:
+        print(
+            f"| moto, create+delete access key | {moto['floor']:.0f} | | | {moto['moto']:.0f} "
+            f"| {moto['moto'] / moto['floor']:.1f}x (moto) |"
+        )
+
+    act = bench_activation(s)
+    stubber_act = act["Stubber(client) enter+exit"]
+    print("\n| activation (enter+exit) | µs | / Stubber |")
+    print("|---|---:|---:|")
+    for name, us in act.items():
+        if name.startswith("moto") and args.no_moto:
+            continue
+        print(f"| {name} | {us:.1f} | {us / stubber_act:.2f}x |")
+
+    scaling = bench_scaling(s)
+    print(f"\n| scaling: µs per call | 1 credential | {s.stored:,} credentials | ratio |")
+    print("|---|---:|---:|---:|")
+    for op, one, big in scaling["rows"]:
+        print(f"| {op} | {one:.0f} | {big:.0f} | {big / one:.2f}x (target <= 1.05) |")
+    page = scaling["page"]
+    print(
+        f"| List AllUsers, one page of 100 | {page['1k']:.0f} (1,000 stored) | {page['big']:.0f} "
+        f"| {page['big'] / page['1k']:.2f}x |"
+    )
+
+    imports = bench_import(s, with_moto=not args.no_moto)
+    print("\n| import on top of botocore | ms (median of fresh interpreters) |")
+    print("|---|---:|")
+    for m, ms in imports.items():
+        print(f"| import {m} | {ms:.1f} |" + (" (target <= 15)" if m == "sscstub" else ""))
+
+    mem = bench_memory(s)
+    print(f"\n| memory per stored credential ({mem['count']:,}, tracemalloc) | bytes |")
+    print("|---|---:|")
+    print(f"| credential in the store | {mem['store']:.0f} (target <= 1024) |")
+    print(f"| credential plus its entry in `calls` | {mem['with_calls']:.0f} |")
+
+    fg = bench_freezegun(s)
+    print("\n| freezegun active / inactive | ratio |")
+    print("|---|---:|")
+    for op, ratio in fg.items():
+        print(f"| {op} | {ratio:.2f}x |")
+    print(f"| **median** | **{statistics.median(fg.values()):.2f}x** (target <= 1.5) |")
+
+    print(f"\nran in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
