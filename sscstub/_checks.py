@@ -15,7 +15,7 @@ from typing import Any, Callable
 from botocore.model import ListShape, Shape, StructureShape
 
 OutputCheck = Callable[[Any], "tuple[str, str] | None"]
-InputCheck = Callable[[Any], "list[str] | tuple[()]"]
+InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]]"]
 
 
 def pattern_of(shape: Shape) -> re.Pattern[str] | None:
@@ -163,17 +163,22 @@ def _value(src: _Source, shape: Shape, member: str, nested: str | None, indent: 
 _NOT_NULL = "Member must not be null"
 
 
-def input_check(shape: StructureShape, custom_pattern: frozenset[str]) -> InputCheck:
-    """A function from API params to IAM's constraint messages (an empty tuple when valid).
+def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> InputReader:
+    """A function from the query body botocore serialised to ``(params, problems)``: the API
+    parameters typed as the model says, and IAM's constraint messages (empty when valid).
 
-    Members in ``custom_pattern`` skip the pattern check: IAM checks them later with its own text.
+    It reads what goes on the wire, so clients with ``parameter_validation=False`` get IAM's
+    answers; a value that does not parse is kept as it is, and a problem reports it. Members in
+    ``custom_pattern`` skip the pattern check: IAM checks them later with its own text.
     """
     src = _Source()
-    src.emit(0, "def check(p):")
+    src.namespace["_integer"] = re.compile(r"[+-]?[0-9]+").fullmatch
+    src.emit(0, "def read(b):")
+    src.emit(1, "p = {}")
     src.emit(1, "out = ()")
     for member, sub in shape.members.items():
         camel = member[0].lower() + member[1:]
-        src.emit(1, f"x = p.get({member!r})")
+        src.emit(1, f"x = b.get({member!r})")
         src.emit(1, "if x is None:")
         if member in shape.required_members:
             message = f"Value null at '{camel}' failed to satisfy constraint: {_NOT_NULL}"
@@ -181,12 +186,20 @@ def input_check(shape: StructureShape, custom_pattern: frozenset[str]) -> InputC
         else:
             src.emit(2, "pass")
         src.emit(1, "else:")
+        kind = sub.type_name
+        if kind == "string":
+            src.emit(2, "if type(x) is not str: x = str(x)")
+        elif kind == "integer":
+            src.emit(2, "if type(x) is str and _integer(x): x = int(x)")
+        elif kind == "boolean":
+            src.emit(2, "x = True if x == 'true' else False if x == 'false' else x")
+        src.emit(2, f"p[{member!r}] = x")
         for test, problem in _input_tests(src, sub, member in custom_pattern):
             src.emit(2, f"if {test}:")
             message = f"Value at '{camel}' failed to satisfy constraint: Member must {problem}"
             src.emit(3, f"out = [*out, {message!r}]")
-    src.emit(1, "return out")
-    return src.build("check")  # type: ignore[no-any-return]
+    src.emit(1, "return p, out")
+    return src.build("read")  # type: ignore[no-any-return]
 
 
 def _input_tests(src: _Source, shape: Shape, skip_pattern: bool) -> list[tuple[str, str]]:

@@ -11,11 +11,11 @@ import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.model import Shape
 
-from ._checks import input_check, output_check
+from ._checks import InputReader, OutputCheck, input_reader, output_check
 
 OPERATIONS = (
     "CreateServiceSpecificCredential",
@@ -103,9 +103,14 @@ class ErrorSpec:
 class OperationSpec:
     name: str
     method: str
-    kinds: Mapping[str, str]  # input member -> botocore type name
-    check_input: Callable[[Mapping[str, Any]], list[str] | tuple[()]]
-    check_output: Callable[[Mapping[str, Any]], None]  # the body, without ResponseMetadata
+    read: InputReader  # query body -> (API params, IAM's validation messages)
+    problem: OutputCheck  # body without ResponseMetadata -> None, or (path, what is wrong)
+
+    def check_output(self, body: Mapping[str, Any]) -> None:
+        """Raise `ModelViolation` when ``body`` breaks the model."""
+        broken = self.problem(body)
+        if broken is not None:
+            raise ModelViolation(broken[0] or "<root>", broken[1])
 
 
 @dataclass(frozen=True)
@@ -134,19 +139,11 @@ def iam() -> IamModel:
     for name in OPERATIONS:
         op = service.operation_model(name)
         assert op.input_shape is not None
-        check = output_check(op.output_shape)
-
-        def check_output(body: Mapping[str, Any], check: Any = check) -> None:
-            broken = check(body)
-            if broken is not None:
-                raise ModelViolation(broken[0] or "<root>", broken[1])
-
         operations[name] = OperationSpec(
             name=name,
             method=xform_name(name),
-            kinds={m: s.type_name for m, s in op.input_shape.members.items()},
-            check_input=input_check(op.input_shape, frozenset({"UserName"})),
-            check_output=check_output,
+            read=input_reader(op.input_shape, frozenset({"UserName"})),
+            problem=output_check(op.output_shape),
         )
     errors = {code: ErrorSpec(code, *spec) for code, spec in _COMMON_ERRORS.items()}
     for shape in service.error_shapes:
