@@ -183,7 +183,7 @@ class Engine:
                 f"inject_error() got operation {operation!r}, which sscstub does not serve.",
                 f"Use one of {', '.join(model.operations)} (or its client method name,"
                 " e.g. 'create_service_specific_credential').",
-                "fault-injection",
+                "the-test-api",
             )
         error = model.errors.get(code)
         if error is None:
@@ -195,7 +195,7 @@ class Engine:
                 f"inject_error() got error code {code!r}, which is neither an IAM error nor a"
                 " common AWS error.",
                 f"Use an error code such as ServiceFailure, Throttling or LimitExceeded.{hint}",
-                "fault-injection",
+                "the-test-api",
             )
         if times is not None and (
             isinstance(times, bool) or not isinstance(times, int) or times < 1
@@ -204,7 +204,7 @@ class Engine:
                 f"inject_error() got times={times!r}.",
                 "Pass a whole number of calls >= 1, or times=None to fail every call until"
                 " reset().",
-                "fault-injection",
+                "the-test-api",
             )
         with self._lock:
             fault = _Fault(error, error.default_message if message is None else message, times)

@@ -23,7 +23,7 @@ class UnsimulatedOperationError(SscStubError):
             " strict, so the call was stopped before it could reach AWS.",
             "Pass strict=False to mock_ssc() (or the ssc_stub marker) to let other IAM"
             " operations through to botocore, or serve them with another fake such as moto.",
-            "strict-mode",
+            "how-it-hooks-botocore",
         )
 
 

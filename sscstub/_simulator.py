@@ -125,7 +125,7 @@ class SSCStub:
                     else "Another sscstub stub is already active.",
                     "Stubs do not nest: exit the active one first, or share one stub (for example"
                     " through the ssc_stub fixture) instead of activating a second.",
-                    "activation",
+                    "three-ways-to-use-it",
                 )
             self._engine.reset(self._seed)
             _hooks.register_builtins()
@@ -197,7 +197,7 @@ class SSCStub:
             raise SscStubError(
                 f"mock_ssc() cannot decorate {func!r}.",
                 "Decorate a function, an async function or a class, or use `with mock_ssc():`.",
-                "usage",
+                "three-ways-to-use-it",
             )
         if inspect.iscoroutinefunction(func):
 
@@ -336,5 +336,5 @@ def _emitter_of(target: Any) -> _hooks.Emitter:
     raise SscStubError(
         f"attach() cannot find botocore's event emitter on {target!r}.",
         "Pass a botocore or boto3 client, a boto3 resource, or a boto3/botocore Session.",
-        "clients-created-before-import",
+        "how-it-hooks-botocore",
     )

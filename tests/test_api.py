@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from conftest import make_client
 
 import sscstub
 from sscstub import SscStubError
@@ -228,12 +231,40 @@ MISUSE = [
 ]
 
 
+def _nested(same: bool) -> None:
+    first = sscstub.mock_ssc()
+    with first:
+        (first if same else sscstub.mock_ssc()).start()
+
+
+def _unsimulated() -> None:
+    with sscstub.mock_ssc():
+        make_client().get_user(UserName="jane")
+
+
+MISUSE += [
+    (lambda: _nested(same=False), "Another sscstub stub is already active", "Stubs do not nest"),
+    (lambda: _nested(same=True), "This stub is already active", "exit the active one first"),
+    (lambda: sscstub.mock_ssc()(42), "cannot decorate 42", "Decorate a function"),
+    (lambda: sscstub.mock_ssc().attach(object()), "cannot find botocore's event emitter", "Pass a"),
+    (_unsimulated, "GetUser is not simulated", "Pass strict=False"),
+]
+README_HEADINGS = {
+    re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
+    for line in (Path(__file__).parents[1] / "README.md").read_text().splitlines()
+    if line.startswith("## ")
+}
+
+
 @pytest.mark.parametrize(("misuse", "what", "todo"), MISUSE)
 def test_misuse_errors_say_what_to_do(misuse: Any, what: str, todo: str) -> None:
+    """Each SscStubError names what happened, what to do, and a README section that exists."""
     with pytest.raises(SscStubError) as caught:
         misuse()
     assert what in caught.value.what and todo in caught.value.todo
-    assert "(README: #" in str(caught.value)
+    anchor = re.search(r"\(README: #([a-z0-9-]+)\)$", str(caught.value))
+    assert anchor is not None and anchor[1] in README_HEADINGS
+    assert sscstub._hooks.active() is None  # misuse changed nothing
 
 
 def test_options_are_keyword_only_and_typos_are_type_errors() -> None:
