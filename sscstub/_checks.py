@@ -1,9 +1,17 @@
 """botocore shapes compiled into straight-line Python checks, once per process.
 
 Every served response is checked against every constraint its output shape states, and every
-request against its input shape, so the checks sit on the hot path: a closure per member costs a
-call per field, while generated code costs a comparison. The generated source is kept on each
-function (``__source__``) for debugging.
+request against its input shape, so the checks sit on the hot path. Two things keep them cheap:
+
+* they are generated code (one function per structure, a few comparisons per member) rather
+  than a walk over the model;
+* a string or timestamp that passed a member's full check is remembered (a bounded set per
+  member), so the next response holding the same value (ids, names, dates: they repeat) passes
+  with one set lookup. Equality with a remembered value implies the same type, length, pattern
+  and enum membership, so the result is the one the full check would give. Secrets (``sensitive``
+  members) are never remembered.
+
+The generated source is kept on each function (``__source__``) for debugging.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from botocore.model import ListShape, Shape, StructureShape
 OutputCheck = Callable[[Any], "tuple[str, str] | None"]
 InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]]"]
 
+REMEMBERED = 4096  # values remembered per member; the set starts over when full
+
 
 def pattern_of(shape: Shape) -> re.Pattern[str] | None:
     # AWS patterns are Java regexes, where \w is ASCII-only.
@@ -24,26 +34,20 @@ def pattern_of(shape: Shape) -> re.Pattern[str] | None:
     return re.compile(pattern, re.ASCII) if pattern is not None else None
 
 
+class _Missing:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
 class _Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
-        self.namespace: dict[str, Any] = {"_MISSING": _MISSING, "_datetime": datetime}
-
-    def matcher(self, pattern: re.Pattern[str], value: str = "x") -> str:
-        """An expression that is True when ``value`` matches. A regex run costs ~0.3 us, so the
-        strings already accepted (ids, names: they repeat) are remembered, up to a bound."""
-        accepted: set[str] = set()
-        fullmatch = pattern.fullmatch
-
-        def matches(value: str) -> bool:
-            if fullmatch(value) is None:
-                return False
-            if len(accepted) >= 4096:
-                accepted.clear()
-            accepted.add(value)
-            return True
-
-        return f"({value} in {self.const(accepted)} or {self.const(matches)}({value}))"
+        self.namespace: dict[str, Any] = {"_MISSING": _MISSING}
 
     def const(self, value: Any) -> str:
         name = f"_c{len(self.namespace)}"
@@ -61,11 +65,23 @@ class _Source:
         return function
 
 
-class _Missing:
-    __slots__ = ()
+def _remembering(
+    problem: Callable[[Any], str | None], sensitive: bool
+) -> tuple[set[Any], Callable[[Any], str | None]]:
+    """A set of values known to pass, and the full check that fills it."""
+    accepted: set[Any] = set()
+    if sensitive:
+        return accepted, problem
 
+    def check(value: Any) -> str | None:
+        found = problem(value)
+        if found is None:
+            if len(accepted) >= REMEMBERED:
+                accepted.clear()
+            accepted.add(value)
+        return found
 
-_MISSING = _Missing()
+    return accepted, check
 
 
 # --- output: returns None, or (path, problem) -----------------------------------------------------
@@ -88,74 +104,85 @@ def _structure(src: _Source, shape: StructureShape, done: dict[str, str]) -> str
     if shape.name in done:
         return done[shape.name]
     name = done[shape.name] = f"check_{shape.name}"
-    nested = {
-        member: _structure(src, sub, done) if isinstance(sub, StructureShape) else None
-        for member, sub in shape.members.items()
-    }
-    for member, sub in shape.members.items():  # list items that are structures
-        if isinstance(sub, ListShape) and isinstance(sub.member, StructureShape):
+    nested: dict[str, str] = {}
+    for member, sub in shape.members.items():
+        if isinstance(sub, StructureShape):
+            nested[member] = _structure(src, sub, done)
+        elif isinstance(sub, ListShape):
+            if not isinstance(sub.member, StructureShape):
+                raise NotImplementedError("sscstub checks lists of structures only")
             nested[member] = _structure(src, sub.member, done)
     known = src.const(frozenset(shape.members))
     src.emit(0, f"def {name}(v):")
     src.emit(1, "if type(v) is not dict:")
     src.emit(2, f"return ('', 'expected a dict for {shape.name}, got ' + type(v).__name__)")
-    src.emit(1, "n = 0")
-    for member, sub in shape.members.items():
-        src.emit(1, f"x = v.get({member!r}, _MISSING)")
-        if member in shape.required_members:
-            src.emit(1, f"if x is _MISSING: return ('', 'required member {member} is missing')")
-            src.emit(1, "if True:")
-        else:
-            src.emit(1, "if x is not _MISSING:")
-        src.emit(2, "n += 1")
-        _value(src, sub, member, nested.get(member), 2)
-    src.emit(1, "if n != len(v):")
+    src.emit(1, f"if not {known}.issuperset(v):")
     src.emit(2, f"return ('', 'not members of {shape.name}: ' + repr(sorted(set(v) - {known})))")
+    for member, sub in shape.members.items():
+        required = member in shape.required_members
+        if member in nested:
+            src.emit(1, f"x = v.get({member!r}, _MISSING)")
+            if required:
+                src.emit(1, f"if x is _MISSING: return ('', 'required member {member} is missing')")
+            src.emit(1, "if x is not _MISSING:")
+            if isinstance(sub, ListShape):
+                src.emit(2, "if type(x) is not list:")
+                src.emit(3, f"return ('.{member}', 'expected a list, got ' + type(x).__name__)")
+                src.emit(2, "for i, item in enumerate(x):")
+                src.emit(3, f"r = {nested[member]}(item)")
+                src.emit(3, f"if r is not None: return ('.{member}[' + str(i) + ']' + r[0], r[1])")
+            else:
+                src.emit(2, f"r = {nested[member]}(x)")
+                src.emit(2, f"if r is not None: return ('.{member}' + r[0], r[1])")
+            continue
+        fast, full = _scalar(sub, member, required)
+        src.emit(1, f"x = v.get({member!r}, _MISSING)")
+        src.emit(1, f"if {fast.replace('ACCEPTED', src.const(full[0]))}:")
+        src.emit(2, f"r = {src.const(full[1])}(x)")
+        src.emit(2, f"if r is not None: return ('.{member}', r)")
     src.emit(1, "return None")
     return name
 
 
-def _value(src: _Source, shape: Shape, member: str, nested: str | None, indent: int) -> None:
-    def fail(problem: str) -> None:
-        src.emit(indent + 1, f"return ('.{member}', {problem})")
-
+def _scalar(
+    shape: Shape, member: str, required: bool
+) -> tuple[str, tuple[set[Any], Callable[[Any], str | None]]]:
+    """The fast test (True when the full check must run) and the full check for one member."""
     meta = shape.metadata
-    if isinstance(shape, StructureShape):
-        src.emit(indent, f"r = {nested}(x)")
-        src.emit(indent, f"if r is not None: return ('.{member}' + r[0], r[1])")
-    elif isinstance(shape, ListShape):
-        src.emit(indent, "if type(x) is not list:")
-        fail("'expected a list, got ' + type(x).__name__")
-        src.emit(indent, "for i, item in enumerate(x):")
-        if nested is None:
-            raise NotImplementedError("sscstub checks lists of structures only")
-        src.emit(indent + 1, f"r = {nested}(item)")
-        src.emit(indent + 1, f"if r is not None: return ('.{member}[' + str(i) + ']' + r[0], r[1])")
-    elif shape.type_name == "string":
-        src.emit(indent, "if type(x) is not str:")
-        fail("'expected str, got ' + type(x).__name__")
-        low, high = meta.get("min", 0), meta.get("max")
-        if low or high is not None:
-            bounds = f"{low} <= len(x)" + (f" <= {high}" if high is not None else "")
-            src.emit(indent, f"if not ({bounds}):")
-            fail(f"'length ' + str(len(x)) + ' is outside {low}..{high}'")
-        pattern = pattern_of(shape)
-        if pattern is not None:
-            src.emit(indent, f"if not {src.matcher(pattern)}:")
-            fail(f"'does not match ' + {pattern.pattern!r}")
-        if "enum" in meta:
-            src.emit(indent, f"if x not in {src.const(frozenset(meta['enum']))}:")
-            fail(f"repr(x) + ' is not one of ' + {sorted(meta['enum'])!r}.__repr__()")
-    elif shape.type_name == "timestamp":
-        src.emit(indent, "if not isinstance(x, _datetime) or x.tzinfo is None or x.microsecond:")
-        fail("'expected a whole-second aware datetime, got ' + repr(x)")
-    elif shape.type_name == "boolean":
-        src.emit(indent, "if type(x) is not bool:")
-        fail("'expected bool, got ' + type(x).__name__")
-    else:
-        raise NotImplementedError(
-            f"sscstub cannot check IAM output members of type {shape.type_name}"
-        )
+    kind = shape.type_name
+
+    def problem(x: Any) -> str | None:
+        if x is _MISSING:
+            return f"required member {member} is missing" if required else None
+        if kind == "string":
+            if type(x) is not str:
+                return f"expected str, got {type(x).__name__}"
+            low, high = meta.get("min", 0), meta.get("max")
+            if len(x) < low or (high is not None and len(x) > high):
+                return f"length {len(x)} is outside {low}..{high}"
+            pattern = compiled
+            if pattern is not None and pattern.fullmatch(x) is None:
+                return f"does not match {pattern.pattern!r}"
+            if "enum" in meta and x not in meta["enum"]:
+                return f"{x!r} is not one of {sorted(meta['enum'])!r}"
+            return None
+        if kind == "timestamp":
+            if not isinstance(x, datetime) or x.tzinfo is None or x.microsecond:
+                return f"expected a whole-second aware datetime, got {x!r}"
+            return None
+        if kind == "boolean":
+            return None if type(x) is bool else f"expected bool, got {type(x).__name__}"
+        raise AssertionError(kind)
+
+    if kind not in ("string", "timestamp", "boolean"):
+        raise NotImplementedError(f"sscstub cannot check IAM output members of type {kind}")
+    compiled = pattern_of(shape) if kind == "string" else None
+    constrained = kind == "timestamp" or any(k in meta for k in ("min", "max", "pattern", "enum"))
+    if kind == "boolean":
+        return "type(x) is not bool", (set(), problem)
+    if not constrained:  # a plain string: the type is the whole check
+        return "type(x) is not str", (set(), problem)
+    return "x not in ACCEPTED", _remembering(problem, bool(meta.get("sensitive")))
 
 
 # --- input: IAM's server-side validation messages -------------------------------------------------
@@ -172,12 +199,12 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
     ``custom_pattern`` skip the pattern check: IAM checks them later with its own text.
     """
     src = _Source()
-    src.namespace["_integer"] = re.compile(r"[+-]?[0-9]+").fullmatch
     src.emit(0, "def read(b):")
     src.emit(1, "p = {}")
     src.emit(1, "out = ()")
     for member, sub in shape.members.items():
         camel = member[0].lower() + member[1:]
+        parse = _member_reader(sub, camel, member in custom_pattern)
         src.emit(1, f"x = b.get({member!r})")
         src.emit(1, "if x is None:")
         if member in shape.required_members:
@@ -185,75 +212,77 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
             src.emit(2, f"out = [*out, {message!r}]")
         else:
             src.emit(2, "pass")
+        if sub.type_name == "string":  # a string seen before is known to be valid as it is
+            accepted, full = _remembering_strings(parse)
+            src.emit(1, f"elif x in {src.const(accepted)}:")
+            src.emit(2, f"p[{member!r}] = x")
+        else:
+            full = parse
         src.emit(1, "else:")
-        kind = sub.type_name
-        if kind == "string":
-            src.emit(2, "if type(x) is not str: x = str(x)")
-        elif kind == "integer":
-            src.emit(2, "if type(x) is str and _integer(x): x = int(x)")
-        elif kind == "boolean":
-            src.emit(2, "x = True if x == 'true' else False if x == 'false' else x")
+        src.emit(2, f"x, problems = {src.const(full)}(x)")
         src.emit(2, f"p[{member!r}] = x")
-        for test, problem in _input_tests(src, sub, member in custom_pattern):
-            src.emit(2, f"if {test}:")
-            message = f"Value at '{camel}' failed to satisfy constraint: Member must {problem}"
-            src.emit(3, f"out = [*out, {message!r}]")
+        src.emit(2, "if problems: out = [*out, *problems]")
     src.emit(1, "return p, out")
     return src.build("read")  # type: ignore[no-any-return]
 
 
-def _input_tests(src: _Source, shape: Shape, skip_pattern: bool) -> list[tuple[str, str]]:
+Parse = Callable[[Any], "tuple[Any, list[str]]"]
+
+
+def _remembering_strings(parse: Parse) -> tuple[set[str], Parse]:
+    accepted: set[str] = set()
+
+    def check(value: Any) -> tuple[Any, list[str]]:
+        typed, problems = parse(value)
+        if not problems and type(value) is str and typed == value:
+            if len(accepted) >= REMEMBERED:
+                accepted.clear()
+            accepted.add(value)
+        return typed, problems
+
+    return accepted, check
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def _member_reader(shape: Shape, camel: str, skip_pattern: bool) -> Parse:
+    """Type one wire value as the model says, and list IAM's messages for it."""
     meta = shape.metadata
     kind = shape.type_name
-    if kind == "string":
-        tests = [("type(x) is not str", "be a string")]
-        guard = "type(x) is str and "
-        if "min" in meta:
-            tests.append(
-                (
-                    f"{guard}len(x) < {meta['min']}",
-                    f"have length greater than or equal to {meta['min']}",
-                )
-            )
-        if "max" in meta:
-            tests.append(
-                (
-                    f"{guard}len(x) > {meta['max']}",
-                    f"have length less than or equal to {meta['max']}",
-                )
-            )
-        pattern = pattern_of(shape)
-        if pattern is not None and not skip_pattern:
-            test = f"{guard}not {src.matcher(pattern)}"
-            tests.append(
-                (
-                    test,
-                    f"satisfy regular expression pattern: {meta['pattern']}",
-                )
-            )
-        if "enum" in meta:
-            tests.append(
-                (f"{guard}x not in {src.const(frozenset(meta['enum']))}", "satisfy enum value set")
-            )
-        return tests
-    if kind == "integer":
-        number = "(type(x) is int)"
-        tests = [(f"not {number}", "be a number")]
-        if "min" in meta:
-            tests.append(
-                (
-                    f"{number} and x < {meta['min']}",
-                    f"have value greater than or equal to {meta['min']}",
-                )
-            )
-        if "max" in meta:
-            tests.append(
-                (
-                    f"{number} and x > {meta['max']}",
-                    f"have value less than or equal to {meta['max']}",
-                )
-            )
-        return tests
-    if kind == "boolean":
-        return [("type(x) is not bool", "be a boolean")]
-    raise NotImplementedError(f"sscstub cannot check IAM input members of type {kind}")
+    prefix = f"Value at '{camel}' failed to satisfy constraint: Member must "
+    pattern = None if skip_pattern else pattern_of(shape)
+    enum = frozenset(meta.get("enum", ()))
+
+    def parse(x: Any) -> tuple[Any, list[str]]:
+        problems = []
+        if kind == "string":
+            if type(x) is not str:
+                x = str(x)
+            if "min" in meta and len(x) < meta["min"]:
+                problems.append(f"have length greater than or equal to {meta['min']}")
+            if "max" in meta and len(x) > meta["max"]:
+                problems.append(f"have length less than or equal to {meta['max']}")
+            if pattern is not None and pattern.fullmatch(x) is None:
+                problems.append(f"satisfy regular expression pattern: {meta['pattern']}")
+            if enum and x not in enum:
+                problems.append("satisfy enum value set")
+        elif kind == "integer":
+            if isinstance(x, str) and _INTEGER.fullmatch(x):
+                x = int(x)
+            if type(x) is not int:
+                problems.append("be a number")
+            else:
+                if "min" in meta and x < meta["min"]:
+                    problems.append(f"have value greater than or equal to {meta['min']}")
+                if "max" in meta and x > meta["max"]:
+                    problems.append(f"have value less than or equal to {meta['max']}")
+        elif kind == "boolean":
+            x = True if x == "true" else False if x == "false" else x
+            if type(x) is not bool:
+                problems.append("be a boolean")
+        else:
+            raise NotImplementedError(f"sscstub cannot read IAM input members of type {kind}")
+        return x, [prefix + p for p in problems]
+
+    return parse
