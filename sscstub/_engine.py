@@ -106,8 +106,13 @@ class Engine:
     def model(self) -> IamModel:
         model = self._model
         if model is None:
-            model = self._model = iam()
-            self._operations = model.operations
+            model = self.prime(None)
+        return model
+
+    def prime(self, service: Any) -> IamModel:
+        """Compile the model, from the ServiceModel of the client calling if there is one."""
+        model = self._model = iam(service)
+        self._operations = model.operations
         return model
 
     # --- the hot path ---------------------------------------------------------------------------

@@ -7,7 +7,6 @@ and raise on a violation, which is always a bug in sscstub.
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -127,14 +126,26 @@ class IamModel:
         return found
 
 
-@functools.cache
-def iam() -> IamModel:
+_compiled: IamModel | None = None
+
+
+def iam(service: Any = None) -> IamModel:
+    """The compiled model, built once per process: from ``service`` (the botocore ServiceModel a
+    client already loaded, which saves reading IAM's JSON again), or loaded here."""
+    global _compiled
+    if _compiled is None:
+        _compiled = _compile(service)
+    return _compiled
+
+
+def _compile(service: Any) -> IamModel:
     """The compiled model, built from botocore's data the first time it is needed (~25 ms)."""
     from botocore import xform_name
     from botocore.loaders import create_loader
     from botocore.model import ServiceModel
 
-    service = ServiceModel(create_loader().load_service_model("iam", "service-2"), "iam")
+    if service is None or service.service_name != "iam":
+        service = ServiceModel(create_loader().load_service_model("iam", "service-2"), "iam")
     operations = {}
     for name in OPERATIONS:
         op = service.operation_model(name)

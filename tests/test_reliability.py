@@ -312,7 +312,24 @@ def test_secrets_live_only_in_responses(caplog: pytest.LogCaptureFixture) -> Non
         for n in needles
         for text in stored  # type: ignore[operator]
     )
-    assert all(len(r.secret) == 48 for r in stub._engine._sim.store.records())  # salt + SHA-256
+    assert all(len(r.secret) == 48 for r in stub._engine._sim.store.records())  # salt + digest
+    remembered = _remembered_values()  # the checks' caches of values already proven valid
+    assert remembered and not any(s in remembered for s in issued)
+
+
+def _remembered_values() -> set[object]:
+    """Everything the compiled checks remember, from their namespaces and closures."""
+    from sscstub._model import iam
+
+    found: set[object] = set()
+    for spec in iam().operations.values():
+        for function in (spec.read, spec.problem):
+            for value in function.__globals__.values():
+                cells = [c.cell_contents for c in getattr(value, "__closure__", None) or ()]
+                for item in [value, *cells]:
+                    if isinstance(item, (set, frozenset)):
+                        found |= item
+    return found
 
 
 def test_secrets_come_from_the_secrets_module_and_compare_in_constant_time(
