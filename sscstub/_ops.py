@@ -196,11 +196,11 @@ def list_(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) ->
         user = _user(sim, params)
         if service is not None:
             _kind(sim, service)
-        mine = [
-            r
-            for r in sim.store.of_user(user)
-            if r.seq >= start and (service is None or r.service_name == service)
-        ]
+        mine = sim.store.of_user(user)
+        if start or service is not None:
+            mine = [
+                r for r in mine if r.seq >= start and (service is None or r.service_name == service)
+            ]
         page, resume = mine[:limit], (mine[limit].seq if len(mine) > limit else None)
     out: dict[str, Any] = {"ServiceSpecificCredentials": [r.metadata(now, stamp) for r in page]}
     if resume is not None:
