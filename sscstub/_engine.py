@@ -8,7 +8,6 @@ order and the per-service limit holds under races.
 from __future__ import annotations
 
 import datetime as _datetime_module
-import re
 import threading
 import time
 from collections import deque
@@ -25,7 +24,6 @@ from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._ops import HANDLERS, Simulation
 from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
 _REAL = (datetime,)

@@ -27,7 +27,9 @@ class Entropy:
     """Random bytes from `secrets` or, with a seed, from a SHAKE-256 stream reproducible per stub.
 
     Bytes are drawn from a pool refilled 4 KiB at a time (one syscall instead of several per
-    call); callers hold the engine's lock, so the pool needs none of its own.
+    call), and zeroed in the pool as they are handed out: passwords are made from them, and
+    nothing a stub holds may let a secret be rebuilt. Callers hold the engine's lock, so the pool
+    needs none of its own.
     """
 
     __slots__ = ("_counter", "_offset", "_pool", "_seed")
@@ -40,7 +42,7 @@ class Entropy:
         else:
             self._seed = (type(seed).__name__[0] + str(seed)).encode()
         self._counter = 0
-        self._pool = b""
+        self._pool = bytearray()
         self._offset = 0
 
     def __repr__(self) -> str:
@@ -53,17 +55,19 @@ class Entropy:
             self._refill(n)
             start, end = 0, n
         self._offset = end
-        return self._pool[start:end]
+        pool = self._pool
+        out = bytes(pool[start:end])
+        pool[start:end] = bytes(n)
+        return out
 
     def _refill(self, n: int) -> None:
         size = max(n, _POOL)
         if self._seed is None:
-            self._pool = secrets.token_bytes(size)
+            self._pool = bytearray(secrets.token_bytes(size))
         else:
             self._counter += 1
-            self._pool = hashlib.shake_256(self._seed + self._counter.to_bytes(8, "big")).digest(
-                size
-            )
+            block = self._seed + self._counter.to_bytes(8, "big")
+            self._pool = bytearray(hashlib.shake_256(block).digest(size))
         self._offset = 0
 
 
