@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit examples bench bench-quick clean
+.PHONY: example test lint typecheck unit unit-oldest examples bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 example: $(BIN)/.installed
 	$(BIN)/python examples/rotation_report.py
 
-test: lint typecheck unit examples bench-quick
+test: lint typecheck unit unit-oldest examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -29,6 +29,20 @@ typecheck: $(BIN)/.installed
 unit: $(BIN)/.installed
 	$(BIN)/python -m pytest -n 2 -p xdist
 
+# The suite again on the oldest Python the package declares (3.9), in its own venv, when that
+# interpreter is on the machine (pyenv puts it there on this project's CI machines).
+OLDEST := $(shell for p in python3.9 $(HOME)/.pyenv/versions/3.9*/bin/python3.9; do \
+	  $$p -c "import sys; assert sys.version_info[:2] == (3, 9)" 2>/dev/null && echo $$p && break; done)
+unit-oldest:
+ifeq ($(OLDEST),)
+	@echo "unit-oldest: python3.9 not found; the suite ran on $$($(BIN)/python --version) only"
+else
+	test -x .venv39/bin/python || $(OLDEST) -m venv .venv39
+	.venv39/bin/python -m pip install --quiet --upgrade pip
+	.venv39/bin/python -m pip install --quiet -e . --group test
+	.venv39/bin/python -m pytest -n 2 -p xdist -q -W "ignore:Boto3 will no longer support"
+endif
+
 examples: $(BIN)/.installed
 	$(BIN)/python examples/run_all.py
 
@@ -39,4 +53,4 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv39 .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -353,4 +353,7 @@ Simulation.TestCase.settings = settings(
     database=None,  # no shared files between xdist workers
     derandomize=os.environ.get("CI") == "true",  # CI is reproducible; local runs explore
 )
-TestSimulation = pytest.mark.filterwarnings("error")(Simulation.TestCase)
+# Any warning fails the test, except boto3 announcing the end of its support for an old Python.
+TestSimulation = pytest.mark.filterwarnings("error", "ignore:Boto3 will no longer support")(
+    Simulation.TestCase
+)
