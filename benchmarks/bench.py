@@ -84,16 +84,24 @@ def per_call(fn: Callable[[], object], n: int) -> float:
         gc.enable()
 
 
-def interleaved(variants: dict[str, Callable[[], object]], rounds: int, n: int) -> dict[str, float]:
-    """Median over ``rounds`` of each variant's mean µs per call; variants alternate each round."""
+def interleaved(
+    variants: dict[str, Callable[[], object]],
+    rounds: int,
+    n: int,
+    before: Callable[[str], object] = lambda name: None,
+) -> dict[str, float]:
+    """Median over ``rounds`` of each variant's mean µs per call; variants alternate each round.
+    ``before(name)`` runs ahead of each batch of a variant (untimed)."""
     samples: dict[str, list[float]] = {name: [] for name in variants}
-    for fn in variants.values():  # warm up caches and lazy imports
+    for name, fn in variants.items():  # warm up caches and lazy imports
+        before(name)
         per_call(fn, max(3, n // 10))
     for i in range(rounds):
         order = list(variants.items())
         if i % 2:
             order.reverse()
         for name, fn in order:
+            before(name)
             samples[name].append(per_call(fn, n))
     return {name: statistics.median(values) for name, values in samples.items()}
 
@@ -123,7 +131,7 @@ def without_metadata(parsed: dict[str, Any]) -> dict[str, Any]:
 # --- 1. per call --------------------------------------------------------------------------------
 
 
-def ssc_workloads(client: Any, stub: sscstub.SSCStub) -> dict[str, Callable[[], object]]:
+def ssc_workloads(client: Any) -> dict[str, Callable[[], object]]:
     """The four figures of the target, on one user with two credentials."""
     created = client.create_service_specific_credential(UserName=USER, ServiceName=SERVICE)
     client.create_service_specific_credential(UserName=USER, ServiceName=OTHER)
@@ -160,7 +168,7 @@ def bench_calls(s: Settings) -> list[dict[str, Any]]:
     stubbed_client = iam_client()
     stubber = Stubber(stubbed_client)
     with stub:
-        workloads = ssc_workloads(ssc_client, stub)
+        workloads = ssc_workloads(ssc_client)
         # One real answer per operation, captured through botocore's after-call event.
         captured: dict[str, dict[str, Any]] = {}
         ssc_client.meta.events.register(
@@ -185,27 +193,16 @@ def bench_calls(s: Settings) -> list[dict[str, Any]]:
 
     rows = []
     stub.start()
-    workloads = ssc_workloads(ssc_client, stub)
+    workloads = ssc_workloads(ssc_client)
     engine = stub._engine
     for op in workloads:
-        results: dict[str, list[float]] = {"floor": [], "sscstub": [], "Stubber": []}
-        variants = {
-            "floor": floor_work[op],
-            "Stubber": stubber_work[op],
-            "sscstub": workloads[op],
-        }
-        for fn in variants.values():
-            toggle(engine, fn is workloads[op])
-            per_call(fn, max(3, s.calls // 10))
-        for i in range(s.rounds):
-            order = list(variants.items())
-            if i % 2:
-                order.reverse()
-            for name, fn in order:
-                toggle(engine, name == "sscstub")
-                results[name].append(per_call(fn, s.calls))
-        toggle(engine, True)
-        rows.append({"operation": op, **{k: statistics.median(v) for k, v in results.items()}})
+        variants = {"floor": floor_work[op], "Stubber": stubber_work[op], "sscstub": workloads[op]}
+        # sscstub is active only for its own batches: Stubber's handler runs after its dispatcher.
+        medians = interleaved(
+            variants, s.rounds, s.calls, lambda name: toggle(engine, name == "sscstub")
+        )
+        rows.append({"operation": op, **medians})
+    toggle(engine, True)
     stub.stop()
     stubber.deactivate()
     return rows
@@ -373,44 +370,36 @@ def fill(stub: sscstub.SSCStub, count: int, keep_calls: bool = False) -> None:
 
 
 def bench_scaling(s: Settings) -> dict[str, Any]:
-    small, big, page_small = (sscstub.mock_ssc(users=[USER], seed=n) for n in (1, 2, 3))
+    stubs = {
+        "1": sscstub.mock_ssc(users=[USER], seed=1),
+        "big": sscstub.mock_ssc(users=[USER], seed=2),
+        "1k": sscstub.mock_ssc(users=[USER], seed=3),
+    }
     client = iam_client()
-    prepared = {}
-    for stub, extra in ((small, 0), (big, s.stored), (page_small, 1_000)):
-        stub.start()
-        fill(stub, extra)
-        workloads = ssc_workloads(client, stub)
-        prepared[id(stub)] = workloads
-        stub._engine._calls.clear()
-        _hooks.set_active(None)  # inactive, state kept: `on()` below switches between them
+    workloads = {}
+    for name, extra in (("1", 0), ("big", s.stored), ("1k", 1_000)):
+        stubs[name].start()
+        fill(stubs[name], extra)
+        workloads[name] = ssc_workloads(client)
+        stubs[name]._engine._calls.clear()
+        _hooks.set_active(None)  # inactive with its state kept: `switch` picks one per batch
 
-    def on(stub: sscstub.SSCStub, fn: Callable[[], object]) -> Callable[[], object]:
-        def run() -> object:
-            _hooks.set_active(stub._engine)
-            return fn()
-
-        return run
+    def switch(name: str) -> None:
+        engine = stubs[name]._engine
+        engine._calls.clear()  # calls accumulate in the log; keep it from growing
+        _hooks.set_active(engine)
 
     rows = []
-    for op in prepared[id(small)]:
+    for op in workloads["1"]:
         t = interleaved(
-            {
-                "1": on(small, prepared[id(small)][op]),
-                "big": on(big, prepared[id(big)][op]),
-            },
-            s.rounds,
-            s.calls,
+            {"1": workloads["1"][op], "big": workloads["big"][op]}, s.rounds, s.calls, switch
         )
         rows.append((op, t["1"], t["big"]))
-        for stub in (small, big):  # calls accumulate in the log; keep it from growing
-            stub._engine._calls.clear()
 
-    def page(stub: sscstub.SSCStub) -> Callable[[], object]:
-        return on(
-            stub, lambda: client.list_service_specific_credentials(AllUsers=True, MaxItems=100)
-        )
+    def page() -> object:
+        return client.list_service_specific_credentials(AllUsers=True, MaxItems=100)
 
-    pages = interleaved({"1k": page(page_small), "big": page(big)}, s.rounds, max(3, s.calls // 4))
+    pages = interleaved({"1k": page, "big": page}, s.rounds, max(3, s.calls // 4), switch)
     _hooks.set_active(None)
     return {"rows": rows, "page": pages}
 
@@ -509,7 +498,7 @@ def bench_freezegun(s: Settings) -> dict[str, float]:
     stub = sscstub.mock_ssc(users=[USER], seed=5)
     client = iam_client()
     with stub:
-        workloads = ssc_workloads(client, stub)
+        workloads = ssc_workloads(client)
         plain = interleaved(workloads, s.rounds, s.calls)
         with freezegun.freeze_time("2026-11-22 12:00:00"):
             frozen = interleaved(workloads, s.rounds, s.calls)
