@@ -150,7 +150,13 @@ def _structure(src: _Source, shape: StructureShape, done: dict[str, str]) -> str
         if not required:
             fast += " and x is not _MISSING"
         src.emit(1, f"x = get({member!r}, _MISSING)")
-        src.emit(1, f"if {fast.replace('ACCEPTED', src.const(accepted))}:")
+        if "ACCEPTED" in fast:  # a set lookup, which an unhashable value must not break
+            src.emit(1, "try:")
+            src.emit(2, f"known = x in {src.const(accepted)}")
+            src.emit(1, "except TypeError:")
+            src.emit(2, "known = False")
+            fast = fast.replace("x not in ACCEPTED", "not known")
+        src.emit(1, f"if {fast}:")
         src.emit(2, f"r = {src.const(full)}(x)")
         src.emit(2, f"if r is not None: return ('.{member}', r)")
     if memo:
@@ -238,7 +244,7 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
             src.emit(2, "pass")
         if sub.type_name == "string":  # a string seen before is known to be valid as it is
             accepted, full = _remembering_strings(parse)
-            src.emit(1, f"elif x in {src.const(accepted)}:")
+            src.emit(1, f"elif type(x) is str and x in {src.const(accepted)}:")
             src.emit(2, f"p[{member!r}] = x")
         else:
             full = parse

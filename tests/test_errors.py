@@ -374,3 +374,36 @@ def test_string_typed_numbers_on_the_wire_are_read_as_iam_reads_them(raw_iam: An
             raw_iam.list_service_specific_credentials(UserName="jane", MaxItems="1")["IsTruncated"]
             is False
         )
+
+
+@pytest.mark.parametrize("odd", [["jane"], {"a": 1}, 12, 1.5, True], ids=repr)
+@pytest.mark.parametrize(
+    ("method", "member"),
+    [
+        ("create_service_specific_credential", "ServiceName"),
+        ("reset_service_specific_credential", "ServiceSpecificCredentialId"),
+        ("update_service_specific_credential", "Status"),
+        ("delete_service_specific_credential", "UserName"),
+        ("list_service_specific_credentials", "Marker"),
+        ("list_service_specific_credentials", "MaxItems"),
+        ("list_service_specific_credentials", "AllUsers"),
+    ],
+)
+def test_values_of_any_type_on_the_wire_end_in_an_aws_error(
+    raw_iam: Any, stub: sscstub.SSCStub, method: str, member: str, odd: object
+) -> None:
+    """A client without parameter validation can send anything; IAM reads its text form."""
+    params: dict[str, Any] = {"UserName": "jane"}
+    if method == "create_service_specific_credential":
+        params["ServiceName"] = "codecommit.amazonaws.com"
+    elif method != "list_service_specific_credentials":
+        params["ServiceSpecificCredentialId"] = "ACCA" + "A" * 17
+    if method == "update_service_specific_credential":
+        params["Status"] = "Active"
+    params[member] = odd
+    before = stub.credentials
+    try:
+        getattr(raw_iam, method)(**params)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] in {"ValidationError", "NoSuchEntity", "InvalidInput"}
+    assert stub.credentials == before

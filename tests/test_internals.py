@@ -223,3 +223,27 @@ def test_register_builtins_is_idempotent() -> None:
     _hooks.register_builtins()
     assert before == botocore.handlers.BUILTIN_HANDLERS
     assert sum(entry[1] is _hooks.dispatch for entry in before) == 1
+
+
+def test_remembered_list_members_still_fail_when_anything_changes() -> None:
+    """A member dict equal to one that passed is skipped; any change, even an unhashable value,
+    goes through the full check."""
+    check = iam().operations["ListServiceSpecificCredentials"].check_output
+    good = {
+        "UserName": "jane",
+        "Status": "Active",
+        "ServiceUserName": "jane-at-123456789012",
+        "CreateDate": datetime(2026, 1, 1, tzinfo=timezone.utc),
+        "ServiceSpecificCredentialId": "ACCA" + "A" * 17,
+        "ServiceName": "codecommit.amazonaws.com",
+    }
+    for _ in range(2):  # the second time from memory
+        check({"ServiceSpecificCredentials": [dict(good)], "IsTruncated": False})
+    for change, where in [
+        ({"Status": "Paused"}, ".Status"),
+        ({"UserName": ["jane"]}, ".UserName"),
+        ({"CreateDate": datetime(2026, 1, 1)}, ".CreateDate"),
+        ({"ServiceSpecificCredentialId": "short"}, ".ServiceSpecificCredentialId"),
+    ]:
+        with pytest.raises(ModelViolation, match=rf"\[0\]{where}"):
+            check({"ServiceSpecificCredentials": [{**good, **change}], "IsTruncated": False})
