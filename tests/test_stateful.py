@@ -10,6 +10,7 @@ expiry, and which secrets authenticate; every call must end in a parsed response
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -37,7 +38,9 @@ DAY = 86_400
 PVE = "ParamValidationError"  # raised by botocore's client before anything is sent
 
 OWNER = "<owner of the credential>"
-BAD_USERS = ["ghost", "a b", "", "x" * 65, None]
+# A list is what a client without parameter validation may send: IAM reads its text, "['jane']".
+BAD_USERS = ["ghost", "a b", "", "x" * 65, None, ["jane"]]
+USER_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)
 users = st.sampled_from([*USERS, *USERS, *BAD_USERS])
 owners = st.sampled_from([OWNER, OWNER, OWNER, *USERS, *BAD_USERS])
 services = st.sampled_from([*PASSWORD, *API_KEY, "s3.amazonaws.com"])
@@ -93,7 +96,7 @@ class Reference:
         user, cid = p.get("UserName"), p.get("ServiceSpecificCredentialId")
         return (
             (op == "Create" and user is None)
-            or (user is not None and len(user) < 1)
+            or (user is not None and (not isinstance(user, str) or len(user) < 1))
             or ("ServiceSpecificCredentialId" in p and len(cid) < 20)
             or p.get("CredentialAgeDays", 1) < 1
             or p.get("MaxItems", 1) < 1
@@ -104,7 +107,7 @@ class Reference:
         """IAM's ``1 validation error detected`` constraints (UserName's pattern comes later)."""
         user, cid = p.get("UserName"), p.get("ServiceSpecificCredentialId")
         return (
-            (user is not None and not 1 <= len(user) <= 64)
+            (user is not None and not 1 <= len(str(user)) <= 64)
             or (cid is not None and not (20 <= len(cid) <= 128 and cid.isalnum()))
             or p.get("Status", "Active") not in ("Active", "Inactive", "Expired")
             or not 1 <= p.get("CredentialAgeDays", 1) <= 36600
@@ -113,7 +116,7 @@ class Reference:
 
     @staticmethod
     def user_error(user: str | None) -> str | None:
-        if user is None or " " in user:
+        if user is None or not USER_PATTERN.fullmatch(str(user)):
             return "ValidationError"  # no caller configured; or a name IAM's pattern rejects
         return None if user in USERS else "NoSuchEntity"
 
