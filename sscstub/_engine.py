@@ -116,9 +116,13 @@ class Engine:
     # --- the hot path ---------------------------------------------------------------------------
 
     def serve(
-        self, operation: str, request: Mapping[str, Any]
+        self, operation: str, request: Mapping[str, Any], model: Any = None
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        operations = self._operations or self.model.operations
+        """Answer one call; ``model`` (botocore's OperationModel) lets the first call compile
+        the checks from the ServiceModel its client already loaded."""
+        operations = self._operations
+        if operations is None:
+            operations = self.prime(None if model is None else model.service_model).operations
         spec = operations.get(operation)
         if spec is None:
             if self.strict:

@@ -53,9 +53,7 @@ def dispatch(model: Any, params: Any, **kwargs: Any) -> Any:
     engine = _active
     if engine is None:
         return None
-    if engine._operations is None:
-        engine.prime(model.service_model)
-    return engine.serve(model.name, params)
+    return engine.serve(model.name, params, model)
 
 
 EVENTS: tuple[tuple[str, Any], ...] = (("before-call.iam", dispatch),)

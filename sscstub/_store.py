@@ -45,7 +45,7 @@ class Call:
 
 
 class Record:
-    """One stored credential. The secret is kept only as salt + SHA-256 digest."""
+    """One stored credential. The secret is kept only as a salt and the salted BLAKE2b digest."""
 
     __slots__ = (
         "create_ts",
