@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from . import _hooks
 from ._errors import SscStubError, UnsimulatedOperationError
-from ._simulator import SSCStub, mock_ssc
+from ._operations import DEFAULT_SERVICES
+from ._options import Options
+from ._store import Call, Credential
+from ._stub import SSCStub, mock_ssc
 
 __version__ = "0.1.0"
-__all__ = ["SSCStub", "SscStubError", "UnsimulatedOperationError", "__version__", "mock_ssc"]
+__all__ = [
+    "DEFAULT_SERVICES",
+    "Call",
+    "Credential",
+    "Options",
+    "SSCStub",
+    "SscStubError",
+    "UnsimulatedOperationError",
+    "__version__",
+    "mock_ssc",
+]
 
 _hooks.register_builtins()

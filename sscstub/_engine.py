@@ -7,44 +7,21 @@ order and the per-service limit holds under races.
 
 from __future__ import annotations
 
-import datetime as _datetime_module
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone, tzinfo
-from email.utils import formatdate
+from collections.abc import Mapping
 from typing import Any
 
-from botocore.awsrequest import AWSResponse, HeadersDict
+from botocore.awsrequest import AWSResponse
 
 from . import _secrets
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
-from ._ops import HANDLERS, Simulation
-from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
-_REAL = (datetime,)
-
-
-class Response(AWSResponse):
-    """What botocore's client reads of an HTTP response: the status now, the headers (as botocore's
-    case-insensitive HeadersDict) only if someone asks; building that dict costs microseconds."""
-
-    _plain_headers: dict[str, str]
-    _headers: Any  # built by _respond(), which sets every attribute in one dict
-
-    @property
-    def headers(self) -> Any:
-        if self._headers is None:
-            self._headers = HeadersDict(self._plain_headers)
-        return self._headers
-
-    @headers.setter
-    def headers(self, value: Any) -> None:
-        self._headers = value
+from ._operations import OPERATIONS, IamState
+from ._options import Options
+from ._store import API_KEY, PASSWORD, Call, Credential, Store
+from ._wire import make_request_ids, respond, stamper
 
 
 class _Fault:
@@ -64,38 +41,33 @@ class Engine:
         "_lock",
         "_model",
         "_operations",
-        "_sim",
+        "_state",
         "_users",
         "account_id",
+        "options",
         "strict",
     )
 
-    def __init__(
-        self,
-        *,
-        users: Iterable[str],
-        account_id: str,
-        caller: str | None,
-        strict: bool,
-        seed: _secrets.Seed | None,
-        services: Mapping[str, str],
-    ) -> None:
-        self.account_id = account_id
-        self.strict = strict
-        self._users = tuple(users) + ((caller,) if caller is not None else ())
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.account_id = account_id = options.account_id
+        self.strict = options.strict
+        caller, seed = options.caller, options.seed
+        self._users = options.users + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
         self._model: IamModel | None = None
         self._operations: Mapping[str, OperationSpec] | None = None
-        self._sim = Simulation(account_id, caller, services, _secrets.Entropy(seed))
+        self._state = IamState(account_id, caller, options.services, _secrets.Entropy(seed))
         self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
-        self.reset(seed)
+        self.reset()
 
-    def reset(self, seed: _secrets.Seed | None) -> None:
+    def reset(self) -> None:
+        """Forget every credential, call and fault: the state a fresh activation starts from."""
         with self._lock:
-            self._sim.store = Store(self._users)
-            self._sim.entropy = _secrets.Entropy(seed)
+            self._state.store = Store(self._users)
+            self._state.entropy = _secrets.Entropy(self.options.seed)
             self._calls = []
             self._faults = {}
             self._request_ids = []
@@ -145,27 +117,27 @@ class Engine:
                         f"{count} validation error{'s' if count > 1 else ''} detected: "
                         + "; ".join(problems),
                     )
-                body = HANDLERS[operation](self._sim, params, now, stamper())
+                body = OPERATIONS[operation](self._state, params, now, stamper())
             except AwsError as exc:
                 error = exc
             self._calls.append(
                 (operation, params, None if error is None else error.code, request_id)
             )
         if error is None:
-            broken = spec.problem(body)
+            broken = spec.find_problem(body)
             if broken is not None:
                 raise ModelViolation(broken[0] or "<root>", broken[1])
-            return _respond(request["url"], 200, request_id, now, body)
+            return respond(request["url"], 200, request_id, now, body)
         err = self.model.errors.get(error.code) or ErrorSpec(
             error.code, 400, "Sender", error.message
         )
         body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
-        return _respond(request["url"], err.status, request_id, now, body, err.retryable)
+        return respond(request["url"], err.status, request_id, now, body, err.retryable)
 
     def _more_request_ids(self) -> str:
         """Request ids are made 64 at a time: one pass over pooled bytes, cheaper than 64."""
         ids = self._request_ids
-        ids.extend(_make_request_ids(self._sim.entropy, 64))
+        ids.extend(make_request_ids(self._state.entropy, 64))
         ids.reverse()  # pop() from the end hands them out in the order they were made
         return ids.pop()
 
@@ -225,15 +197,15 @@ class Engine:
     def credentials(self) -> tuple[Credential, ...]:
         now = int(time.time())
         with self._lock:
-            return tuple(r.view(now) for r in self._sim.store.records())
+            return tuple(r.to_credential(now) for r in self._state.store.records())
 
     def users(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(self._sim.store.users)
+            return frozenset(self._state.store.users)
 
     def add_user(self, name: str) -> None:
         with self._lock:
-            self._sim.store.users.add(name)
+            self._state.store.users.add(name)
 
     def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential."""
@@ -243,7 +215,7 @@ class Engine:
         with self._lock:
             found = False
             for name in candidates:
-                for record in self._sim.store.of_user(name):
+                for record in self._state.store.of_user(name):
                     if (
                         record.login == login
                         and record.kind == kind
@@ -254,125 +226,9 @@ class Engine:
                         found = True
             return found
 
+    def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
+        return self.authenticate(user, password, PASSWORD, service)
 
-def authenticate_password(engine: Engine, user: str, password: str, service: str | None) -> bool:
-    return engine.authenticate(user, password, PASSWORD, service)
-
-
-def authenticate_api_key(engine: Engine, api_key: str) -> bool:
-    alias = _secrets.alias_of(api_key)
-    return alias is not None and engine.authenticate(alias, api_key, API_KEY, None)
-
-
-def _respond(
-    url: str,
-    status: int,
-    request_id: str,
-    now: int,
-    body: dict[str, Any],
-    last_attempt: bool = False,
-) -> tuple[Response, dict[str, Any]]:
-    headers = {
-        "x-amzn-requestid": request_id,
-        "content-type": "text/xml",
-        "date": _http_date(now),
-    }
-    meta: dict[str, Any] = {
-        "RequestId": request_id,
-        "HTTPStatusCode": status,
-        "HTTPHeaders": headers,
-    }
-    if last_attempt:
-        # Answering at before-call skips botocore's retries: a retryable error reaches the
-        # caller as it would after the last attempt the client allows.
-        meta["MaxAttemptsReached"] = True
-    meta["RetryAttempts"] = 0
-    body["ResponseMetadata"] = meta
-    response = _new_response(Response)
-    response.__dict__ = {
-        "url": url,
-        "status_code": status,
-        "raw": None,
-        "_content": b"",
-        "_plain_headers": headers,
-        "_headers": None,
-    }
-    return response, body
-
-
-_new_response = object.__new__
-
-
-def _make_request_ids(entropy: _secrets.Entropy, count: int) -> list[str]:
-    """Version-4 UUIDs, as IAM's request ids are."""
-    raw = entropy.bytes(16 * count).hex()
-    return [
-        f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:]}"
-        for x in (raw[i : i + 32] for i in range(0, 32 * count, 32))
-    ]
-
-
-_VARIANT = {f"{i:x}": "89ab"[i & 3] for i in range(16)}  # RFC 4122 variant bits
-
-
-_date_cache: tuple[int, str] = (-1, "")
-
-
-def _http_date(now: int) -> str:
-    global _date_cache
-    cached = _date_cache
-    if cached[0] != now:
-        cached = _date_cache = (now, formatdate(now, usegmt=True))
-    return cached[1]
-
-
-# --- timestamps exactly as botocore's parser makes them ----------------------------------------
-
-_stamp_cache: tuple[Any, Stamp] | None = None
-
-
-def stamper() -> Stamp:
-    """A function from epoch seconds to the datetime botocore's query parser would produce.
-
-    dateutil gives ``tzlocal()`` when the machine's zone is named UTC and ``tzutc()`` otherwise
-    (``dateutil.parser._build_tzaware``); the answer is cached per ``time.tzname``.
-    """
-    global _stamp_cache
-    key = time.tzname
-    cached = _stamp_cache
-    if cached is None or cached[0] != key:
-        cached = _stamp_cache = (key, _make_stamper(key))
-    return cached[1]
-
-
-def _make_stamper(key: tuple[str, str]) -> Stamp:
-    from botocore.parsers import DEFAULT_TIMESTAMP_PARSER as parse
-
-    def iso(ts: int) -> str:
-        return (_EPOCH + timedelta(seconds=ts)).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-    if "UTC" in key and key[0] != key[1]:
-        # A zone whose standard or summer name alone is UTC: dateutil's choice depends on the
-        # instant, so ask the parser each time (exact, slower, and rare).
-        def exact(ts: int) -> datetime:
-            parsed: datetime = parse(iso(ts))
-            return parsed
-
-        return exact
-    tz: tzinfo | None = parse(iso(0)).tzinfo
-    cache: dict[int, datetime] = {}  # datetimes are immutable, and a record's timestamps repeat
-
-    def fast(ts: int) -> datetime:
-        cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
-        value = cache.get(ts)
-        if value is not None and type(value) is cls:
-            return value
-        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
-        if cls is not _REAL[0]:
-            value = cls(*value.timetuple()[:6], tzinfo=tz)
-        if len(cache) >= 4096:
-            cache.clear()
-        cache[ts] = value
-        return value
-
-    return fast
+    def authenticate_api_key(self, api_key: str) -> bool:
+        alias = _secrets.alias_of(api_key)
+        return alias is not None and self.authenticate(alias, api_key, API_KEY, None)

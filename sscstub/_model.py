@@ -103,11 +103,11 @@ class OperationSpec:
     name: str
     method: str
     read: InputReader  # query body -> (API params, IAM's validation messages)
-    problem: OutputCheck  # body without ResponseMetadata -> None, or (path, what is wrong)
+    find_problem: OutputCheck  # body without ResponseMetadata -> None, or (path, what is wrong)
 
     def check_output(self, body: Mapping[str, Any]) -> None:
         """Raise `ModelViolation` when ``body`` breaks the model."""
-        broken = self.problem(body)
+        broken = self.find_problem(body)
         if broken is not None:
             raise ModelViolation(broken[0] or "<root>", broken[1])
 
@@ -155,7 +155,7 @@ def _compile(service: Any) -> IamModel:
             name=name,
             method=xform_name(name),
             read=input_reader(op.input_shape, frozenset({"UserName"})),
-            problem=output_check(op.output_shape),
+            find_problem=output_check(op.output_shape),
         )
     errors = {code: ErrorSpec(code, *spec) for code, spec in _COMMON_ERRORS.items()}
     for shape in service.error_shapes:

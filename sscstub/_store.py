@@ -90,7 +90,9 @@ class Record:
         expire = self.expire_ts
         return EXPIRED if expire is not None and now >= expire else self.status
 
-    def wire(self, now: int, stamp: Stamp, secret: str | None = None) -> dict[str, Any]:
+    def to_credential_shape(
+        self, now: int, stamp: Stamp, secret: str | None = None
+    ) -> dict[str, Any]:
         """The ``ServiceSpecificCredential`` dict, in model member order; ``secret`` only on
         Create and Reset."""
         out: dict[str, Any] = {"CreateDate": stamp(self.create_ts)}
@@ -110,7 +112,7 @@ class Record:
         out["Status"] = self.status_at(now)
         return out
 
-    def metadata(self, now: int, stamp: Stamp) -> dict[str, Any]:
+    def to_metadata_shape(self, now: int, stamp: Stamp) -> dict[str, Any]:
         """The ``ServiceSpecificCredentialMetadata`` dict List returns, in model member order."""
         out: dict[str, Any] = {"UserName": self.user_name, "Status": self.status_at(now)}
         out["ServiceUserName" if self.kind == PASSWORD else "ServiceCredentialAlias"] = self.login
@@ -121,7 +123,7 @@ class Record:
         out["ServiceName"] = self.service_name
         return out
 
-    def view(self, now: int) -> Credential:
+    def to_credential(self, now: int) -> Credential:
         def utc(ts: int | None) -> datetime | None:
             return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
 

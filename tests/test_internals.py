@@ -13,7 +13,7 @@ import pytest
 from sscstub import _hooks, _secrets
 from sscstub._errors import AwsError
 from sscstub._model import ModelViolation, iam
-from sscstub._ops import DEFAULT_SERVICES, HANDLERS, Simulation
+from sscstub._operations import DEFAULT_SERVICES, OPERATIONS, IamState
 from sscstub._store import OrderedIndex, Record, Store
 
 
@@ -56,7 +56,7 @@ def test_records_render_in_model_member_order() -> None:
         "ACCA" + "A" * 17, "u", "bedrock.amazonaws.com", "api-key", "u-at-1", 0, 86400, b"", 1
     )
     stamp = lambda ts: datetime.fromtimestamp(ts, timezone.utc)  # noqa: E731
-    assert list(record.wire(0, stamp, "s")) == [
+    assert list(record.to_credential_shape(0, stamp, "s")) == [
         "CreateDate",
         "ExpirationDate",
         "ServiceName",
@@ -66,10 +66,14 @@ def test_records_render_in_model_member_order() -> None:
         "UserName",
         "Status",
     ]
-    assert record.wire(86400, stamp)[
+    assert record.to_credential_shape(86400, stamp)[
         "Status"
-    ] == "Expired" and "ServiceCredentialSecret" not in record.wire(0, stamp)
-    assert list(record.metadata(0, stamp))[:3] == ["UserName", "Status", "ServiceCredentialAlias"]
+    ] == "Expired" and "ServiceCredentialSecret" not in record.to_credential_shape(0, stamp)
+    assert list(record.to_metadata_shape(0, stamp))[:3] == [
+        "UserName",
+        "Status",
+        "ServiceCredentialAlias",
+    ]
     assert "secret" not in repr(record).lower()
 
 
@@ -165,10 +169,10 @@ def test_ids_round_trip_the_account(account: str) -> None:
 # --- ops without a client ------------------------------------------------------------------------
 
 
-def test_ops_are_plain_functions_over_a_simulation() -> None:
-    sim = Simulation("123456789012", None, DEFAULT_SERVICES, _secrets.Entropy(3), Store(("u",)))
+def test_operations_are_plain_functions_over_an_iam_state() -> None:
+    sim = IamState("123456789012", None, DEFAULT_SERVICES, _secrets.Entropy(3), Store(("u",)))
     stamp = lambda ts: datetime.fromtimestamp(ts, timezone.utc)  # noqa: E731
-    made = HANDLERS["CreateServiceSpecificCredential"](
+    made = OPERATIONS["CreateServiceSpecificCredential"](
         sim,
         {"UserName": "u", "ServiceName": "logs.amazonaws.com", "CredentialAgeDays": 2},
         100,
@@ -177,7 +181,7 @@ def test_ops_are_plain_functions_over_a_simulation() -> None:
     cred = made["ServiceSpecificCredential"]
     assert cred["ExpirationDate"] == stamp(100 + 2 * 86400)
     with pytest.raises(AwsError, match="NoSuchEntity: No such credential"):
-        HANDLERS["DeleteServiceSpecificCredential"](
+        OPERATIONS["DeleteServiceSpecificCredential"](
             sim, {"UserName": "u", "ServiceSpecificCredentialId": "X" * 20}, 100, stamp
         )
 

@@ -299,7 +299,7 @@ def test_secrets_live_only_in_responses(caplog: pytest.LogCaptureFixture) -> Non
         str(stub),
         repr(stub.calls),
         repr(stub.credentials),
-        repr(stub._engine._sim.store.records()),
+        repr(stub._engine._state.store.records()),
         *failures,
         *(r.getMessage() for r in caplog.records),
         *(str(w.message) for w in warned),
@@ -318,7 +318,7 @@ def test_secrets_live_only_in_responses(caplog: pytest.LogCaptureFixture) -> Non
     blobs = [t for t in stored if not isinstance(t, str)]
     assert texts and not any(s in t for s in issued for t in texts)
     assert blobs and not any(n in b for n in [*raw, *inner_secrets] for b in blobs)
-    assert all(len(r.secret) == 48 for r in stub._engine._sim.store.records())  # salt + digest
+    assert all(len(r.secret) == 48 for r in stub._engine._state.store.records())  # salt + digest
     remembered = _remembered_values()  # the checks' caches of values already proven valid
     assert remembered and not any(s in remembered for s in issued)
 
@@ -329,7 +329,7 @@ def _remembered_values() -> set[object]:
 
     found: set[object] = set()
     for spec in iam().operations.values():
-        for function in (spec.read, spec.problem):
+        for function in (spec.read, spec.find_problem):
             for value in function.__globals__.values():
                 cells = [c.cell_contents for c in getattr(value, "__closure__", None) or ()]
                 for item in [value, *cells]:

@@ -7,12 +7,14 @@ import functools
 import sys
 import threading
 import weakref
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast, overload
 
 from . import _hooks
 from ._errors import SscStubError
+from ._operations import DEFAULT_SERVICES
+from ._options import Options, check_user_name
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
@@ -43,6 +45,8 @@ class SSCStub:
     :param seed: make ids, secrets and request ids reproducible for this stub.
     :param services: service name -> ``"password"`` or ``"api-key"``, replacing the services
         IAM supports today (`sscstub.DEFAULT_SERVICES`).
+
+    The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
 
     def __init__(
@@ -55,45 +59,19 @@ class SSCStub:
         seed: Seed | None = None,
         services: Mapping[str, str] | None = None,
     ) -> None:
+        # Imported here, not at the top: the engine pulls in botocore.awsrequest and the model
+        # compiler, and `import sscstub` must stay cheap (it runs in every test process).
         from ._engine import Engine
-        from ._ops import DEFAULT_SERVICES
 
-        if isinstance(users, str):
-            raise SscStubError(
-                f"users={users!r} is a single string.",
-                f"Pass a list of user names: users=[{users!r}].",
-                "options",
-            )
-        users = tuple(users)
-        for name in (*users, *([caller] if caller is not None else [])):
-            _check_user_name(name)
-        if not (isinstance(account_id, str) and len(account_id) == 12 and account_id.isdigit()):
-            raise SscStubError(
-                f"account_id={account_id!r} is not an AWS account id.",
-                'Pass 12 digits as a string, e.g. account_id="123456789012".',
-                "options",
-            )
-        if seed is not None and not isinstance(seed, (int, str, bytes)):
-            raise SscStubError(
-                f"seed={seed!r} cannot seed sscstub.", "Pass an int, str or bytes.", "options"
-            )
-        services = dict(DEFAULT_SERVICES if services is None else services)
-        for service, kind in services.items():
-            if kind not in ("password", "api-key"):
-                raise SscStubError(
-                    f"services[{service!r}] is {kind!r}.",
-                    'Each service must be "password" or "api-key".',
-                    "options",
-                )
-        self._seed = seed
-        self._engine: Engine = Engine(
-            users=users,
+        self.options = Options(
+            users=users,  # type: ignore[arg-type]  # any iterable: Options makes it a tuple
             account_id=account_id,
             caller=caller,
-            strict=bool(strict),
+            strict=strict,
             seed=seed,
-            services=services,
+            services=DEFAULT_SERVICES if services is None else services,
         )
+        self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
         self._installed: list[_hooks.Emitter] = []
         self._id = f"sscstub-{id(self):x}"
@@ -127,7 +105,7 @@ class SSCStub:
                     " through the ssc_stub fixture) instead of activating a second.",
                     "three-ways-to-use-it",
                 )
-            self._engine.reset(self._seed)
+            self._engine.reset()
             _hooks.register_builtins()
             try:
                 for ref in self._attached:
@@ -182,7 +160,9 @@ class SSCStub:
     def __call__(self, func: C) -> C: ...
 
     @overload
-    def __call__(self, func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    def __call__(
+        self, func: Callable[P, Coroutine[Any, Any, R]]
+    ) -> Callable[P, Coroutine[Any, Any, R]]: ...
 
     @overload
     def __call__(self, func: Callable[P, R]) -> Callable[P, R]: ...
@@ -243,7 +223,7 @@ class SSCStub:
 
     def add_user(self, name: str) -> None:
         """Make an IAM user exist."""
-        _check_user_name(name)
+        check_user_name(name)
         self._engine.add_user(name)
 
     @property
@@ -264,15 +244,11 @@ class SSCStub:
         self, service_user_name: str, password: str, *, service_name: str | None = None
     ) -> bool:
         """True only for the current password of an Active, unexpired credential."""
-        from ._engine import authenticate_password
-
-        return authenticate_password(self._engine, service_user_name, password, service_name)
+        return self._engine.authenticate_password(service_user_name, password, service_name)
 
     def authenticate_api_key(self, api_key: str) -> bool:
         """True only for the current secret of an Active, unexpired API key."""
-        from ._engine import authenticate_api_key
-
-        return authenticate_api_key(self._engine, api_key)
+        return self._engine.authenticate_api_key(api_key)
 
     def inject_error(
         self, operation: str, code: str, message: str | None = None, *, times: int | None = 1
@@ -286,38 +262,12 @@ class SSCStub:
 
     def reset(self) -> None:
         """Forget all credentials, calls and injected errors; keep the configured users."""
-        self._engine.reset(self._seed)
+        self._engine.reset()
 
 
-def mock_ssc(
-    *,
-    users: Iterable[str] = (),
-    account_id: str = "123456789012",
-    caller: str | None = None,
-    strict: bool = True,
-    seed: Seed | None = None,
-    services: Mapping[str, str] | None = None,
-) -> SSCStub:
-    """A new `SSCStub`: use it with ``with``, as a decorator, or call ``start()``/``stop()``."""
-    return SSCStub(
-        users=users,
-        account_id=account_id,
-        caller=caller,
-        strict=strict,
-        seed=seed,
-        services=services,
-    )
-
-
-def _check_user_name(name: object) -> None:
-    from ._ops import valid_user_name
-
-    if not valid_user_name(name):
-        raise SscStubError(
-            f"{name!r} is not a user name IAM would accept.",
-            "Use 1 to 64 characters from letters, digits and +=,.@_- (for example 'jane').",
-            "options",
-        )
+#: ``mock_ssc(...)`` reads well at a call site; it is `SSCStub` itself (as time-machine's
+#: ``travel`` is its class), so the options are declared once.
+mock_ssc = SSCStub
 
 
 def _emitter_of(target: Any) -> _hooks.Emitter:

@@ -1,4 +1,6 @@
-"""One function per IAM operation. Each takes already-validated API parameters and either returns
+"""The five operations, one function each, over the simulated account's state (`IamState`).
+
+One function per IAM operation. Each takes already-validated API parameters and either returns
 the response body (model member order) or raises `AwsError`; none sees a botocore object, and
 each checks everything before it changes anything, so a failed call leaves the store as it was.
 """
@@ -14,7 +16,7 @@ from typing import Any, Callable
 
 from . import _secrets
 from ._errors import AwsError
-from ._store import ACTIVE, API_KEY, EXPIRED, PASSWORD, Record, Stamp, Store
+from ._store import API_KEY, EXPIRED, PASSWORD, Record, Stamp, Store
 
 #: The services IAM issues service-specific credentials for, and which kind each gets.
 DEFAULT_SERVICES: Mapping[str, str] = MappingProxyType(
@@ -35,8 +37,8 @@ _MARKER_PREFIX = "sscstub:"
 
 
 @dataclass
-class Simulation:
-    """Everything an operation may read or change."""
+class IamState:
+    """Everything an operation may read or change: one simulated account."""
 
     account_id: str
     caller: str | None
@@ -49,7 +51,7 @@ class Simulation:
         self.id_prefix = _secrets.account_prefix(self.account_id)
 
 
-Handler = Callable[[Simulation, Mapping[str, Any], int, Stamp], "dict[str, Any]"]
+Operation = Callable[[IamState, Mapping[str, Any], int, Stamp], "dict[str, Any]"]
 
 
 def valid_user_name(name: object) -> bool:
@@ -59,7 +61,7 @@ def valid_user_name(name: object) -> bool:
 # --- the checks every operation shares, in IAM's order ------------------------------------------
 
 
-def _user(sim: Simulation, params: Mapping[str, Any]) -> str:
+def _user(sim: IamState, params: Mapping[str, Any]) -> str:
     name = params.get("UserName")
     if name is None:
         if sim.caller is None:
@@ -78,7 +80,7 @@ def _user(sim: Simulation, params: Mapping[str, Any]) -> str:
     raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
 
 
-def _kind(sim: Simulation, service_name: str) -> str:
+def _kind(sim: IamState, service_name: str) -> str:
     kind = sim.services.get(service_name)
     if kind is None:
         raise AwsError(
@@ -88,14 +90,14 @@ def _kind(sim: Simulation, service_name: str) -> str:
     return kind
 
 
-def _credential(sim: Simulation, user_name: str, credential_id: str) -> Record:
+def _credential(sim: IamState, user_name: str, credential_id: str) -> Record:
     record = sim.store.get(credential_id)
     if record is None or record.user_name != user_name:
         raise AwsError("NoSuchEntity", f"No such credential {credential_id} exists")
     return record
 
 
-def _new_secret(sim: Simulation, record_kind: str, login: str) -> str:
+def _new_secret(sim: IamState, record_kind: str, login: str) -> str:
     if record_kind == PASSWORD:
         return _secrets.password(sim.entropy)
     return _secrets.api_key(login, sim.entropy)
@@ -104,7 +106,9 @@ def _new_secret(sim: Simulation, record_kind: str, login: str) -> str:
 # --- the operations ----------------------------------------------------------------------------
 
 
-def create(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+def create_credential(
+    sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
+) -> dict[str, Any]:
     user = _user(sim, params)
     service = params["ServiceName"]
     kind = _kind(sim, service)
@@ -146,10 +150,12 @@ def create(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -
         seq=store.next_seq(),
     )
     store.add(record)
-    return {"ServiceSpecificCredential": record.wire(now, stamp, secret)}
+    return {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
 
 
-def reset(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+def reset_credential(
+    sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
+) -> dict[str, Any]:
     record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
     if record.status_at(now) == EXPIRED:
         raise AwsError(
@@ -159,10 +165,12 @@ def reset(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) ->
         )
     secret = _new_secret(sim, record.kind, record.login)
     record.secret = _secrets.digest(secret, sim.entropy)
-    return {"ServiceSpecificCredential": record.wire(now, stamp, secret)}
+    return {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
 
 
-def update(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+def update_credential(
+    sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
+) -> dict[str, Any]:
     status = params["Status"]
     if status == EXPIRED:
         raise AwsError(
@@ -175,13 +183,17 @@ def update(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -
     return {}
 
 
-def delete(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+def delete_credential(
+    sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
+) -> dict[str, Any]:
     record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
     sim.store.remove(record)
     return {}
 
 
-def list_(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) -> dict[str, Any]:
+def list_credentials(
+    sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
+) -> dict[str, Any]:
     all_users = params.get("AllUsers") is True
     if all_users and params.get("UserName") is not None:
         raise AwsError("InvalidInput", "AllUsers cannot be specified together with UserName.")
@@ -202,7 +214,9 @@ def list_(sim: Simulation, params: Mapping[str, Any], now: int, stamp: Stamp) ->
                 r for r in mine if r.seq >= start and (service is None or r.service_name == service)
             ]
         page, resume = mine[:limit], (mine[limit].seq if len(mine) > limit else None)
-    out: dict[str, Any] = {"ServiceSpecificCredentials": [r.metadata(now, stamp) for r in page]}
+    out: dict[str, Any] = {
+        "ServiceSpecificCredentials": [r.to_metadata_shape(now, stamp) for r in page]
+    }
     if resume is not None:
         out["Marker"] = base64.b64encode(f"{_MARKER_PREFIX}{resume}".encode()).decode()
     out["IsTruncated"] = resume is not None
@@ -224,14 +238,13 @@ def _decode_marker(marker: str | None) -> int:
     return int(text[len(_MARKER_PREFIX) :])
 
 
-HANDLERS: Mapping[str, Handler] = MappingProxyType(
+#: The operation functions by API name (botocore's ``OperationModel.name``).
+OPERATIONS: Mapping[str, Operation] = MappingProxyType(
     {
-        "CreateServiceSpecificCredential": create,
-        "ResetServiceSpecificCredential": reset,
-        "UpdateServiceSpecificCredential": update,
-        "ListServiceSpecificCredentials": list_,
-        "DeleteServiceSpecificCredential": delete,
+        "CreateServiceSpecificCredential": create_credential,
+        "ResetServiceSpecificCredential": reset_credential,
+        "UpdateServiceSpecificCredential": update_credential,
+        "ListServiceSpecificCredentials": list_credentials,
+        "DeleteServiceSpecificCredential": delete_credential,
     }
 )
-
-__all__ = ["ACTIVE", "DEFAULT_SERVICES", "HANDLERS", "Simulation"]
