@@ -24,10 +24,10 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 typecheck: $(BIN)/.installed
-	$(BIN)/mypy --strict sscstub
+	$(BIN)/mypy --strict sscstub tests/typing/user_code.py
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 2 -p xdist
+	$(BIN)/python -m pytest -n 2 -p xdist -p randomly
 
 # The suite again on the oldest Python the package declares (3.9), in its own venv, when that
 # interpreter is on the machine (pyenv puts it there on this project's CI machines).
@@ -53,4 +53,4 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
-	rm -rf $(VENV) .venv39 .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv39 .pytest_cache .mypy_cache .ruff_cache

@@ -29,7 +29,9 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
+
+from targets import TARGETS
 
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -46,8 +48,7 @@ from botocore.awsrequest import AWSResponse  # noqa: E402
 from botocore.stub import Stubber  # noqa: E402
 
 import sscstub  # noqa: E402
-from sscstub import _hooks  # noqa: E402
-from sscstub._ops import DEFAULT_SERVICES  # noqa: E402
+from sscstub import DEFAULT_SERVICES, _hooks  # noqa: E402
 
 USER = "jane"
 SERVICE = "codecommit.amazonaws.com"
@@ -524,6 +525,121 @@ def machine() -> str:
     )
 
 
+# --- targets and tables ------------------------------------------------------------------------
+
+
+class Table(NamedTuple):
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]]
+    measured: dict[str, float]  # target key -> the figure checked against TARGETS
+
+
+def report_calls(s: Settings, with_moto: bool) -> Table:
+    rows = bench_calls(s)
+    moto = bench_moto(s) if with_moto else None
+    out, ratios, stubber_ratios = [], [], []
+    for r in rows:
+        ratio, sratio = r["sscstub"] / r["floor"], r["Stubber"] / r["floor"]
+        ratios.append(ratio)
+        stubber_ratios.append(sratio)
+        out.append(
+            (r["operation"], f"{r['floor']:.0f}", f"{r['sscstub']:.0f}", f"{ratio:.2f}x")
+            + (f"{r['Stubber']:.0f}", f"{sratio:.2f}x")
+        )
+    median = statistics.median(ratios)
+    out.append(
+        ("**median of the four**", "", "", f"**{median:.2f}x**", "")
+        + (f"{statistics.median(stubber_ratios):.2f}x",)
+    )
+    if moto:
+        ratio = moto["moto"] / moto["floor"]
+        out.append(
+            ("moto, create+delete access key", f"{moto['floor']:.0f}", "", "")
+            + (f"{moto['moto']:.0f}", f"{ratio:.1f}x (moto)")
+        )
+    columns = ("served call", "floor µs", "sscstub µs", "ratio", "Stubber µs", "ratio")
+    return Table("per call", columns, out, {"per-call": median})
+
+
+def report_activation(s: Settings, with_moto: bool) -> Table:
+    act = bench_activation(s)
+    stubber = act["Stubber(client) enter+exit"]
+    rows = [
+        (name, f"{us:.1f}", f"{us / stubber:.2f}x")
+        for name, us in act.items()
+        if with_moto or not name.startswith("moto")
+    ]
+    return Table("activation (enter+exit)", ("activation", "µs", "/ Stubber"), rows, {})
+
+
+def report_scaling(s: Settings, with_moto: bool) -> Table:
+    scaling = bench_scaling(s)
+    rows = [
+        (op, f"{one:.0f}", f"{big:.0f}", f"{big / one:.2f}x") for op, one, big in scaling["rows"]
+    ]
+    page = scaling["page"]
+    rows.append(
+        ("List AllUsers, one page of 100", f"{page['1k']:.0f} (1,000 stored)")
+        + (f"{page['big']:.0f}", f"{page['big'] / page['1k']:.2f}x")
+    )
+    worst = max(big / one for _, one, big in scaling["rows"])
+    columns = ("µs per call", "1 credential", f"{s.stored:,} credentials", "ratio")
+    return Table("scaling", columns, rows, {"scaling": worst})
+
+
+def report_import(s: Settings, with_moto: bool) -> Table:
+    imports = bench_import(s, with_moto=with_moto)
+    rows = [(f"import {m}", f"{ms:.1f}") for m, ms in imports.items()]
+    rows.append(("sscstub's extra on a process's first IAM call", f"{first_call_ms(s):.1f}"))
+    columns = ("import on top of botocore", "ms (median of fresh interpreters)")
+    return Table("import", columns, rows, {"import": imports["sscstub"]})
+
+
+def report_memory(s: Settings, with_moto: bool) -> Table:
+    mem = bench_memory(s)
+    rows = [
+        ("credential in the store", f"{mem['store']:.0f}"),
+        ("credential plus its entry in `calls`", f"{mem['with_calls']:.0f}"),
+    ]
+    columns = (f"memory per stored credential ({mem['count']:,}, tracemalloc)", "bytes")
+    return Table("memory", columns, rows, {"memory": mem["store"]})
+
+
+def report_freezegun(s: Settings, with_moto: bool) -> Table:
+    fg = bench_freezegun(s)
+    rows = [(op, f"{ratio:.2f}x") for op, ratio in fg.items()]
+    median = statistics.median(fg.values())
+    rows.append(("**median**", f"**{median:.2f}x**"))
+    return Table("freezegun", ("freezegun active / inactive", "ratio"), rows, {"freezegun": median})
+
+
+REPORTS: tuple[Callable[[Settings, bool], Table], ...] = (
+    report_calls,
+    report_activation,
+    report_scaling,
+    report_import,
+    report_memory,
+    report_freezegun,
+)
+
+
+def markdown(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|---" + "|---:" * (len(columns) - 1) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def targets_table(measured: dict[str, float]) -> str:
+    rows = []
+    for key, target in TARGETS.items():
+        value = measured.get(key)
+        shown = "not measured" if value is None else f"{value:.2f} {target.unit}"
+        met = "" if value is None else ("met" if value <= target.bound else "**missed**")
+        rows.append((key, target.what, f"<= {target.bound:g} {target.unit}", shown, met))
+    return markdown(("target", "figure", "bound", "measured", ""), rows)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few rounds: prove the script works")
@@ -533,74 +649,13 @@ def main() -> int:
     started = time.perf_counter()
     print(f"sscstub {sscstub.__version__} benchmark{' (--quick)' if s.quick else ''}")
     print(f"machine: {machine()}")
-    print(f"medians over {s.rounds} interleaved rounds of {s.calls} calls\n")
-
-    rows = bench_calls(s)
-    moto = None if args.no_moto else bench_moto(s)
-    print("| served call | floor µs | sscstub µs | ratio | Stubber µs | ratio |")
-    print("|---|---:|---:|---:|---:|---:|")
-    ratios, stubber_ratios = [], []
-    for r in rows:
-        ratio, sratio = r["sscstub"] / r["floor"], r["Stubber"] / r["floor"]
-        ratios.append(ratio)
-        stubber_ratios.append(sratio)
-        print(
-            f"| {r['operation']} | {r['floor']:.0f} | {r['sscstub']:.0f} | {ratio:.2f}x "
-            f"| {r['Stubber']:.0f} | {sratio:.2f}x |"
-        )
-    print(
-        f"| **median of the four** | | | **{statistics.median(ratios):.2f}x** (target <= 1.10)"
-        f" | | {statistics.median(stubber_ratios):.2f}x |"
-    )
-    if moto:
-        print(
-            f"| moto, create+delete access key | {moto['floor']:.0f} | | | {moto['moto']:.0f} "
-            f"| {moto['moto'] / moto['floor']:.1f}x (moto) |"
-        )
-
-    act = bench_activation(s)
-    stubber_act = act["Stubber(client) enter+exit"]
-    print("\n| activation (enter+exit) | µs | / Stubber |")
-    print("|---|---:|---:|")
-    for name, us in act.items():
-        if name.startswith("moto") and args.no_moto:
-            continue
-        print(f"| {name} | {us:.1f} | {us / stubber_act:.2f}x |")
-
-    scaling = bench_scaling(s)
-    print(f"\n| scaling: µs per call | 1 credential | {s.stored:,} credentials | ratio |")
-    print("|---|---:|---:|---:|")
-    for op, one, big in scaling["rows"]:
-        print(f"| {op} | {one:.0f} | {big:.0f} | {big / one:.2f}x (target <= 1.05) |")
-    page = scaling["page"]
-    print(
-        f"| List AllUsers, one page of 100 | {page['1k']:.0f} (1,000 stored) | {page['big']:.0f} "
-        f"| {page['big'] / page['1k']:.2f}x |"
-    )
-
-    imports = bench_import(s, with_moto=not args.no_moto)
-    print("\n| import on top of botocore | ms (median of fresh interpreters) |")
-    print("|---|---:|")
-    for m, ms in imports.items():
-        print(f"| import {m} | {ms:.1f}" + (" (target <= 15) |" if m == "sscstub" else " |"))
-    first = first_call_ms(s)
-    print(
-        f"| sscstub's extra on a process's first IAM call (compiles the model once) | {first:.1f} |"
-    )
-
-    mem = bench_memory(s)
-    print(f"\n| memory per stored credential ({mem['count']:,}, tracemalloc) | bytes |")
-    print("|---|---:|")
-    print(f"| credential in the store | {mem['store']:.0f} (target <= 1024) |")
-    print(f"| credential plus its entry in `calls` | {mem['with_calls']:.0f} |")
-
-    fg = bench_freezegun(s)
-    print("\n| freezegun active / inactive | ratio |")
-    print("|---|---:|")
-    for op, ratio in fg.items():
-        print(f"| {op} | {ratio:.2f}x |")
-    print(f"| **median** | **{statistics.median(fg.values()):.2f}x** (target <= 1.5) |")
-
+    print(f"medians over {s.rounds} interleaved rounds of {s.calls} calls")
+    measured: dict[str, float] = {}
+    for report in REPORTS:
+        table = report(s, not args.no_moto)
+        measured.update(table.measured)
+        print(f"\n{markdown(table.columns, table.rows)}")
+    print(f"\n{targets_table(measured)}")
     print(f"\nran in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -1,6 +1,7 @@
-"""Run every example, and check that every Python block in README.md is one of them, verbatim.
+"""Run every example, and check that every code block in README.md and docs/ that names an
+example is that file, verbatim (every Python block must name one).
 
-``--sync`` rewrites each README block from the example file it names, then checks as usual.
+``--sync`` rewrites each named block from the example file it names, then checks as usual.
 """
 
 from __future__ import annotations
@@ -14,40 +15,50 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent
 
 
-def readme_blocks_match_examples() -> list[str]:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+# A code block names the example it shows on its first line: `# examples/x.py` for Python,
+# `# examples/x.sh` for shell. Other blocks (`sh` without a name: set-up commands) are free text.
+BLOCK = re.compile(r"```(python|sh)\n(.*?)```", re.S)
+NAMED = re.compile(r"# (examples/[\w.-]+\.(?:py|sh))")
+
+
+def doc_blocks_match_examples() -> list[str]:
     problems = []
-    for block in blocks:
-        first = block.splitlines()[0]
-        match = re.match(r"# (examples/[\w.]+\.py)", first)
-        if not match:
-            problems.append(f"README block does not name its example file: {first!r}")
-        elif (ROOT / match[1]).read_text() != block:
-            problems.append(f"README block differs from {match[1]}")
-    if not blocks:
-        problems.append("README.md has no python blocks")
+    for document in DOCUMENTS:
+        name = document.relative_to(ROOT)
+        blocks = BLOCK.findall(document.read_text())
+        for language, block in blocks:
+            first = block.splitlines()[0]
+            match = NAMED.match(first)
+            if not match:
+                if language == "python":
+                    problems.append(f"{name}: block does not name its example file: {first!r}")
+            elif (ROOT / match[1]).read_text() != block:
+                problems.append(f"{name}: block differs from {match[1]}")
     return problems
 
 
-def sync_readme() -> None:
-    readme = ROOT / "README.md"
+def sync_docs() -> None:
+    """Rewrite every named block from the example file it names."""
 
     def replace(match: re.Match[str]) -> str:
-        name = re.match(r"# (examples/[\w.]+\.py)", match[1])
-        return f"```python\n{(ROOT / name[1]).read_text()}```" if name else match[0]
+        name = NAMED.match(match[2])
+        return f"```{match[1]}\n{(ROOT / name[1]).read_text()}```" if name else match[0]
 
-    readme.write_text(re.sub(r"```python\n(.*?)```", replace, readme.read_text(), flags=re.S))
+    for document in DOCUMENTS:
+        document.write_text(BLOCK.sub(replace, document.read_text()))
 
 
 def main() -> int:
     if "--sync" in sys.argv:
-        sync_readme()
-    problems = readme_blocks_match_examples()
-    for path in sorted(HERE.glob("*.py")):
-        if path.name == "run_all.py":
-            continue
+        sync_docs()
+    problems = doc_blocks_match_examples()
+    paths = [p for p in sorted([*HERE.glob("*.py"), *HERE.glob("*.sh")]) if p.name != "run_all.py"]
+    for path in paths:
         if path.name.startswith("test_"):
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
+        elif path.suffix == ".sh":
+            cmd = ["bash", "-euo", "pipefail", str(path)]
         else:
             cmd = [sys.executable, str(path)]
         done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -57,7 +68,7 @@ def main() -> int:
             problems.append(f"{path.name} failed:\n{done.stdout}\n{done.stderr}")
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{len(list(HERE.glob('*.py'))) - 1} examples, {len(problems)} problems")
+    print(f"{len(paths)} examples, {len(problems)} problems")
     return 1 if problems else 0
 
 

@@ -8,12 +8,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import _hooks
 from ._errors import SscStubError, UnsimulatedOperationError
-from ._operations import DEFAULT_SERVICES
-from ._options import Options
-from ._store import Call, Credential
 from ._stub import SSCStub, mock_ssc
+
+if TYPE_CHECKING:
+    from ._operations import DEFAULT_SERVICES
+    from ._options import Options
+    from ._store import Call, Credential
 
 __version__ = "0.1.0"
 __all__ = [
@@ -29,3 +33,23 @@ __all__ = [
 ]
 
 _hooks.register_builtins()
+
+# Loaded on first use (PEP 562): they need `dataclasses`, whose `inspect` import alone would
+# triple what `import sscstub` costs a process that has imported only botocore.
+_LAZY = {
+    "Call": "._store",
+    "Credential": "._store",
+    "DEFAULT_SERVICES": "._operations",
+    "Options": "._options",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sscstub' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from datetime import datetime
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 # Nothing from botocore at import time: `_hooks` imports this module when sscstub is imported,
 # and `import sscstub` must stay cheap.

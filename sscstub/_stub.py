@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast, overload
 
 from . import _hooks
 from ._errors import SscStubError
-from ._operations import DEFAULT_SERVICES
-from ._options import Options, check_user_name
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
@@ -59,9 +57,12 @@ class SSCStub:
         seed: Seed | None = None,
         services: Mapping[str, str] | None = None,
     ) -> None:
-        # Imported here, not at the top: the engine pulls in botocore.awsrequest and the model
-        # compiler, and `import sscstub` must stay cheap (it runs in every test process).
+        # Imported here, not at the top, for import cost: the engine pulls in botocore.awsrequest
+        # and the model compiler, the options `dataclasses` (and so `inspect`), and
+        # `import sscstub` must stay cheap (the pytest plugin runs it in every test process).
         from ._engine import Engine
+        from ._operations import DEFAULT_SERVICES
+        from ._options import Options
 
         self.options = Options(
             users=users,  # type: ignore[arg-type]  # any iterable: Options makes it a tuple
@@ -223,6 +224,8 @@ class SSCStub:
 
     def add_user(self, name: str) -> None:
         """Make an IAM user exist."""
+        from ._options import check_user_name  # loaded by __init__ already; see there
+
         check_user_name(name)
         self._engine.add_user(name)
 

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 
 import boto3
+import hypothesis.configuration
 import pytest
 from botocore.config import Config
 
@@ -13,6 +15,10 @@ import sscstub
 from sscstub import _hooks
 
 pytest_plugins = ["pytester"]
+
+# Hypothesis keeps caches (constants, examples) in .hypothesis/ under the working directory even
+# with database=None: send them to a temporary directory so a test run leaves the checkout clean.
+hypothesis.configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sscstub-hypothesis-"))
 
 ACCOUNT = "123456789012"
 

@@ -11,6 +11,7 @@ import time
 import tracemalloc
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -261,9 +262,23 @@ def _reachable_text(root: object) -> list[str | bytes | bytearray]:
     return found
 
 
-def test_secrets_live_only_in_responses(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG)  # botocore's debug logging on, as in a verbose CI run
+@pytest.fixture
+def botocore_debug_log() -> Iterator[None]:
+    """botocore's DEBUG stream logging on for one test, as in a verbose CI run, then undone."""
+    logger = logging.getLogger("botocore")
+    level, handlers = logger.level, list(logger.handlers)
     boto3.set_stream_logger("botocore", logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        logger.handlers[:] = handlers
+
+
+def test_secrets_live_only_in_responses(
+    caplog: pytest.LogCaptureFixture, botocore_debug_log: None
+) -> None:
+    caplog.set_level(logging.DEBUG)
     issued: list[str] = []
     with warnings.catch_warnings(record=True) as warned, sscstub.mock_ssc(users=["jane"]) as stub:
         warnings.simplefilter("always")
@@ -292,7 +307,6 @@ def test_secrets_live_only_in_responses(caplog: pytest.LogCaptureFixture) -> Non
         assert stub.authenticate("jane-at-123456789012", issued[1])
         assert stub.authenticate_api_key(issued[3])
         assert not stub.authenticate_api_key(issued[2])
-    logging.getLogger("botocore").handlers.clear()
     inner = [_secrets.alias_of(key) and key[4:] for key in issued[2:]]  # base64 inside ABSK keys
     shown = [
         repr(stub),

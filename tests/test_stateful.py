@@ -163,7 +163,7 @@ class Reference:
         return free[0] if free else ""
 
 
-class Simulation(RuleBasedStateMachine):
+class CredentialMachine(RuleBasedStateMachine):
     ids = Bundle("ids")
 
     def __init__(self) -> None:
@@ -349,7 +349,7 @@ class Simulation(RuleBasedStateMachine):
         return self.stub.authenticate_api_key(secret)
 
 
-Simulation.TestCase.settings = settings(
+CredentialMachine.TestCase.settings = settings(
     max_examples=int(os.environ.get("SSCSTUB_HYPOTHESIS_EXAMPLES", "300")),
     stateful_step_count=50,
     deadline=None,
@@ -358,5 +358,5 @@ Simulation.TestCase.settings = settings(
 )
 # Any warning fails the test, except boto3 announcing the end of its support for an old Python.
 TestSimulation = pytest.mark.filterwarnings("error", "ignore:Boto3 will no longer support")(
-    Simulation.TestCase
+    CredentialMachine.TestCase
 )

@@ -1,0 +1,58 @@
+"""`Options`: one declaration of what a stub is configured with, shared by every front end."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import pytest
+
+import sscstub
+from sscstub import DEFAULT_SERVICES, Call, Credential, Options, SscStubError
+
+
+def test_public_types_are_importable_from_the_package() -> None:
+    assert sscstub.DEFAULT_SERVICES is DEFAULT_SERVICES
+    assert DEFAULT_SERVICES["bedrock.amazonaws.com"] == "api-key"
+    assert dataclasses.is_dataclass(Credential) and dataclasses.is_dataclass(Call)
+    assert set(sscstub.__all__) >= {"Credential", "Call", "DEFAULT_SERVICES", "Options"}
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        sscstub.Nope  # noqa: B018
+
+
+def test_the_stub_signature_and_the_options_dataclass_agree() -> None:
+    """A new option is a field of Options and a parameter of SSCStub, with the same default."""
+    parameters = inspect.signature(sscstub.SSCStub).parameters
+    fields = {f.name: f for f in dataclasses.fields(Options)}
+    assert list(parameters) == list(fields)
+    assert all(p.kind is p.KEYWORD_ONLY for p in parameters.values())
+    for name, parameter in parameters.items():
+        field = fields[name]
+        default = field.default_factory() if callable(field.default_factory) else field.default
+        assert parameter.default == default or (name == "services" and parameter.default is None)
+
+
+def test_mock_ssc_is_the_class_and_keeps_its_validated_options() -> None:
+    stub = sscstub.mock_ssc(users=iter(["jane"]), seed=3)
+    assert isinstance(stub, sscstub.SSCStub) and sscstub.mock_ssc is sscstub.SSCStub
+    assert stub.options == Options(users=("jane",), seed=3)
+    assert stub.options.services == DEFAULT_SERVICES
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stub.options.strict = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"users": "jane"}, "single string"),
+        ({"users": ["a b"]}, "not a user name"),
+        ({"caller": ""}, "not a user name"),
+        ({"account_id": "12345678901"}, "not an AWS account id"),
+        ({"account_id": "١٢٣٤٥٦٧٨٩٠١٢"}, "not an AWS account id"),
+        ({"seed": 1.5}, "cannot seed"),
+        ({"services": {"x.amazonaws.com": "token"}}, "must be"),
+    ],
+)
+def test_options_refuse_what_iam_or_sscstub_cannot_use(options: dict, message: str) -> None:
+    with pytest.raises(SscStubError, match=message):
+        Options(**options)
