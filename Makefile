@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit unit-oldest examples bench bench-quick clean
+.PHONY: example test lint typecheck unit unit-oldest unit-oldest-botocore examples bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 example: $(BIN)/.installed
 	$(BIN)/python examples/rotation_report.py
 
-test: lint typecheck unit unit-oldest examples bench-quick
+test: lint typecheck unit unit-oldest unit-oldest-botocore examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -43,6 +43,21 @@ else
 	.venv39/bin/python -m pytest -n 2 -p xdist -q -W "ignore:Boto3 will no longer support"
 endif
 
+# The oldest botocore pyproject.toml admits (its model predates API keys and List paging), in
+# its own venv: the files that must hold on every botocore.
+OLDEST_BOTOCORE := 1.29.0
+.venv-botocore-oldest/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-botocore-oldest
+	.venv-botocore-oldest/bin/python -m pip install --quiet --upgrade pip
+	.venv-botocore-oldest/bin/python -m pip install --quiet "botocore==$(OLDEST_BOTOCORE)" \
+	  "boto3==1.26.0" pytest freezegun time-machine hypothesis
+	.venv-botocore-oldest/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+unit-oldest-botocore: .venv-botocore-oldest/.installed
+	.venv-botocore-oldest/bin/python -c "import botocore; assert botocore.__version__ == '$(OLDEST_BOTOCORE)'"
+	.venv-botocore-oldest/bin/python -m pytest -q -p no:randomly -W "ignore::DeprecationWarning" \
+	  tests/test_any_botocore.py tests/test_activation.py tests/test_options.py
+
 examples: $(BIN)/.installed
 	$(BIN)/python examples/run_all.py
 
@@ -53,4 +68,4 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
-	rm -rf $(VENV) .venv39 .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv39 .venv-botocore-oldest .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-# examples/attach.py  (a client made before `import sscstub` must be attached)
+# examples/attach.py  (attach: harmless where it is not needed)
 import boto3
 
 early = boto3.Session(region_name="us-east-1").client("iam")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _hooks
 from ._errors import SscStubError, UnsimulatedOperationError
-from ._stub import SSCStub, mock_ssc
+from ._stub import SSCStub, mock_ssc, stop_all
 
 if TYPE_CHECKING:
     from ._operations import DEFAULT_SERVICES
@@ -30,9 +30,11 @@ __all__ = [
     "UnsimulatedOperationError",
     "__version__",
     "mock_ssc",
+    "stop_all",
 ]
 
 _hooks.register_builtins()
+_hooks.reach_existing_emitters()
 
 # Loaded on first use (PEP 562): they need `dataclasses`, whose `inspect` import alone would
 # triple what `import sscstub` costs a process that has imported only botocore.

@@ -32,6 +32,31 @@ def timestamp_parser() -> Callable[[str], datetime]:
     return parse
 
 
+def existing_emitters() -> list[Any]:
+    """Every botocore event emitter alive now: sessions' and clients' (a client's ``meta.events``
+    wraps one). None can exist before botocore.hooks is imported, so that costs nothing then;
+    otherwise it is one pass over the garbage collector's objects."""
+    hooks = sys.modules.get("botocore.hooks")
+    if hooks is None:
+        return []
+    import gc
+
+    emitter_class = hooks.HierarchicalEmitter
+    return [o for o in gc.get_objects() if isinstance(o, emitter_class)]
+
+
+_CACHE_ATTRIBUTE = "_sscstub_compiled_iam"
+
+
+def cached_on(service_model: Any) -> Any:
+    """What `cache_on` kept on a botocore ServiceModel (an attribute of ours on its object)."""
+    return getattr(service_model, _CACHE_ATTRIBUTE, None)
+
+
+def cache_on(service_model: Any, value: Any) -> None:
+    setattr(service_model, _CACHE_ATTRIBUTE, value)
+
+
 def headers_dict(plain: dict[str, str]) -> Any:
     from botocore.awsrequest import HeadersDict
 

@@ -87,7 +87,11 @@ def _remembering(
 # --- output: returns None, or (path, problem) -----------------------------------------------------
 
 
-def output_check(shape: StructureShape | None) -> OutputCheck:
+def output_check(
+    shape: StructureShape | None, relaxed: frozenset[str] = frozenset()
+) -> OutputCheck:
+    """The check for one output shape. Members in ``relaxed`` are not required: an older model
+    requires what real IAM no longer always sends (an API key has no ServiceUserName)."""
     src = _Source()
     if shape is None:
         src.emit(0, "def check(v):")
@@ -95,23 +99,25 @@ def output_check(shape: StructureShape | None) -> OutputCheck:
         src.emit(1, "return None")
         return src.build("check")  # type: ignore[no-any-return]
     done: dict[str, str] = {}
-    top = _structure(src, shape, done)
+    top = _structure(src, shape, done, relaxed)
     src.emit(0, f"check = {top}")
     return src.build("check")  # type: ignore[no-any-return]
 
 
-def _structure(src: _Source, shape: StructureShape, done: dict[str, str]) -> str:
+def _structure(
+    src: _Source, shape: StructureShape, done: dict[str, str], relaxed: frozenset[str]
+) -> str:
     if shape.name in done:
         return done[shape.name]
     name = done[shape.name] = f"check_{shape.name}"
     nested: dict[str, str] = {}
     for member, sub in shape.members.items():
         if isinstance(sub, StructureShape):
-            nested[member] = _structure(src, sub, done)
+            nested[member] = _structure(src, sub, done, relaxed)
         elif isinstance(sub, ListShape):
             if not isinstance(sub.member, StructureShape):
                 raise NotImplementedError("sscstub checks lists of structures only")
-            nested[member] = _structure(src, sub.member, done)
+            nested[member] = _structure(src, sub.member, done, relaxed)
     known = src.const(frozenset(shape.members))
     src.emit(0, f"def {name}(v):")
     src.emit(1, "if type(v) is not dict:")
@@ -130,7 +136,7 @@ def _structure(src: _Source, shape: StructureShape, done: dict[str, str]) -> str
     src.emit(2, f"return ('', 'not members of {shape.name}: ' + repr(sorted(set(v) - {known})))")
     src.emit(1, "get = v.get")
     for member, sub in shape.members.items():
-        required = member in shape.required_members
+        required = member in shape.required_members and member not in relaxed
         if member in nested:
             src.emit(1, f"x = get({member!r}, _MISSING)")
             if required:

@@ -1,23 +1,28 @@
-"""The serving path: a botocore request in, ``(AWSResponse, parsed)`` out, as IAM would answer.
+"""The engine: one request in, IAM's answer out, whatever front end carried it.
 
 One Engine belongs to one SSCStub; ``reset()`` gives it fresh state at every activation. All
 state changes and the call log happen under one lock, so concurrent callers see a consistent
-order and the per-service limit holds under races.
+order and the per-service limit holds under races. A call changes the state only after its
+answer has passed the caller's model, and is logged together with its change. After
+``os.fork()`` a child gets fresh locks and fresh randomness (unseeded stubs).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
 from . import _secrets
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
+from ._model import ErrorSpec, IamModel, ModelViolation, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Store
@@ -33,18 +38,40 @@ class _Fault:
         self.remaining = remaining
 
 
+class StaleCallError(SscStubError):
+    """A call began under one activation of a stub and reached it after a stop or restart."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This IAM call began while the stub was active, and the stub was stopped (or"
+            " restarted) before the call could be served, so it was refused rather than served"
+            " from the wrong state.",
+            "Stop a stub only after the calls made through it have returned (join threads first).",
+            "three-ways-to-use-it",
+        )
+
+
+# One answer, before any front end shapes it: (HTTP status, request id, the epoch second it was
+# made at, the body without ResponseMetadata, whether botocore would retry it).
+Answer = tuple[int, str, int, dict[str, Any], bool]
+
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 class Engine:
     __slots__ = (
+        "__weakref__",
         "_calls",
         "_faults",
         "_request_ids",
         "_lock",
-        "_model",
-        "_operations",
         "_state",
         "_users",
         "account_id",
+        "generation",
         "options",
+        "owner",
+        "started_at",
         "strict",
     )
 
@@ -55,13 +82,15 @@ class Engine:
         caller, seed = options.caller, options.seed
         self._users = options.users + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
-        self._model: IamModel | None = None
-        self._operations: Mapping[str, OperationSpec] | None = None
         self._state = IamState(account_id, caller, options.services, _secrets.Entropy(seed))
         self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
+        self.generation = 0  # a new one at every reset and stop: calls from an older are stale
+        self.owner: weakref.ref[Any] | None = None  # the SSCStub, while it is active
+        self.started_at = ""
         self.reset()
+        _engines.add(self)
 
     def reset(self) -> None:
         """Forget every credential, call and fault: the state a fresh activation starts from."""
@@ -71,39 +100,56 @@ class Engine:
             self._calls = []
             self._faults = {}
             self._request_ids = []
+            self.generation += 1
+
+    def retire(self) -> None:
+        """Mark calls still in flight as stale (the stub is stopping); state stays readable."""
+        with self._lock:
+            self.generation += 1
+
+    def _after_fork(self) -> None:
+        # The parent's lock may have been held by a thread that does not exist here, and the
+        # pooled random bytes and request ids are the parent's: children must not repeat them.
+        self._lock = threading.Lock()
+        self._request_ids = []
+        self._state.entropy.after_fork()
 
     @property
     def model(self) -> IamModel:
-        model = self._model
-        if model is None:
-            model = self.prime(None)
-        return model
-
-    def prime(self, service: Any) -> IamModel:
-        """Compile the model, from the ServiceModel of the client calling if there is one."""
-        model = self._model = iam(service)
-        self._operations = model.operations
-        return model
+        return iam(None)
 
     # --- the hot path ---------------------------------------------------------------------------
 
     def serve(
         self, operation: str, request: Mapping[str, Any], model: Any = None
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        """Answer one call; ``model`` (botocore's OperationModel) lets the first call compile
-        the checks from the ServiceModel its client already loaded."""
-        operations = self._operations
-        if operations is None:
-            operations = self.prime(None if model is None else model.service_model).operations
-        spec = operations.get(operation)
+        """Answer one botocore call at ``before-call``; ``model`` is its OperationModel, whose
+        ServiceModel the checks and the answer follow."""
+        answer = self.handle(
+            operation, request["body"], iam(None if model is None else model.service_model)
+        )
+        if answer is None:
+            return None
+        status, request_id, now, body, retryable = answer
+        return respond(request["url"], status, request_id, now, body, retryable)
+
+    def handle(
+        self, operation: str, query: Mapping[str, Any], iam_model: IamModel
+    ) -> Answer | None:
+        """Answer one request (the query-protocol parameters) as IAM would: the front ends
+        (before-call, wire, HTTP) only shape what this returns."""
+        generation = self.generation
+        spec = iam_model.operations.get(operation)
         if spec is None:
             if self.strict:
                 raise UnsimulatedOperationError(operation)
             return None
-        params, problems = spec.read(request["body"])
+        params, problems = spec.read(query)
         now = int(time.time())  # read once: freezegun's clock is slow
         error: AwsError | None = None
         with self._lock:
+            if generation != self.generation:
+                raise StaleCallError()
             ids = self._request_ids
             request_id = ids.pop() if ids else self._more_request_ids()
             try:
@@ -117,22 +163,27 @@ class Engine:
                         f"{count} validation error{'s' if count > 1 else ''} detected: "
                         + "; ".join(problems),
                     )
-                body = OPERATIONS[operation](self._state, params, now, stamper())
+                body, change = OPERATIONS[operation](self._state, params, now, stamper())
             except AwsError as exc:
                 error = exc
-            self._calls.append(
-                (operation, params, None if error is None else error.code, request_id)
-            )
-        if error is None:
-            broken = spec.find_problem(body)
-            if broken is not None:
-                raise ModelViolation(broken[0] or "<root>", broken[1])
-            return respond(request["url"], 200, request_id, now, body)
-        err = self.model.errors.get(error.code) or ErrorSpec(
+            if error is None:
+                if spec.trim is not None:
+                    body = spec.trim(body)
+                broken = spec.find_problem(body)
+                if broken is not None:  # a bug in sscstub: nothing changes, nothing is logged
+                    raise ModelViolation(broken[0] or "<root>", broken[1])
+                try:
+                    if change is not None:
+                        change()
+                finally:  # the call is logged once its change began, whatever interrupts it
+                    self._calls.append((operation, params, None, request_id))
+                return 200, request_id, now, body, False
+            self._calls.append((operation, params, error.code, request_id))
+        err = iam_model.errors.get(error.code) or ErrorSpec(
             error.code, 400, "Sender", error.message
         )
         body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
-        return respond(request["url"], err.status, request_id, now, body, err.retryable)
+        return err.status, request_id, now, body, err.retryable
 
     def _more_request_ids(self) -> str:
         """Request ids are made 64 at a time: one pass over pooled bytes, cheaper than 64."""
@@ -154,7 +205,17 @@ class Engine:
 
     # --- the test API ---------------------------------------------------------------------------
 
+    def check_fault(self, operation: str, code: str, times: int | None) -> None:
+        """Raise `SscStubError` for a fault `inject` would refuse."""
+        self._fault_parts(operation, code, times)
+
     def inject(self, operation: str, code: str, message: str | None, times: int | None) -> None:
+        name, error = self._fault_parts(operation, code, times)
+        with self._lock:
+            fault = _Fault(error, error.default_message if message is None else message, times)
+            self._faults.setdefault(name, deque()).append(fault)
+
+    def _fault_parts(self, operation: str, code: str, times: int | None) -> tuple[str, ErrorSpec]:
         model = self.model
         spec = model.operation(operation)
         if spec is None:
@@ -185,46 +246,69 @@ class Engine:
                 " reset().",
                 "the-test-api",
             )
-        with self._lock:
-            fault = _Fault(error, error.default_message if message is None else message, times)
-            self._faults.setdefault(spec.name, deque()).append(fault)
+        return spec.name, error
 
     @property
     def calls(self) -> tuple[Call, ...]:
-        with self._lock:
-            return tuple(Call(*call) for call in self._calls)
+        with self._lock:  # references only: the views are built outside the lock
+            entries = list(self._calls)
+        return tuple(
+            Call(operation, MappingProxyType(dict(params)), code, request_id)
+            for operation, params, code, request_id in entries
+        )
 
     def credentials(self) -> tuple[Credential, ...]:
         now = int(time.time())
-        with self._lock:
-            return tuple(r.to_credential(now) for r in self._state.store.records())
+        with self._lock:  # what can change (status) is read here; the rest never changes
+            records = [(r, r.status) for r in self._state.store.records()]
+        return tuple(r.to_credential(now, status) for r, status in records)
 
     def users(self) -> frozenset[str]:
         with self._lock:
-            return frozenset(self._state.store.users)
+            return frozenset(self._state.store.users.values())
 
     def add_user(self, name: str) -> None:
         with self._lock:
-            self._state.store.users.add(name)
+            users = self._state.store.users
+            existing = users.get(name.lower())
+            if existing is not None and existing != name:
+                raise SscStubError(
+                    f"add_user({name!r}): user {existing!r} exists, and IAM user names are not"
+                    " distinguished by case.",
+                    f"Use {existing!r}, or a name that differs in more than case.",
+                    "the-test-api",
+                )
+            users[name.lower()] = name
+
+    def remove_user(self, name: str) -> None:
+        """Delete a user as IAM's DeleteUser would: refused while it has credentials."""
+        with self._lock:
+            store = self._state.store
+            found = store.user(name)
+            if found is None:
+                raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
+            if store.of_user(found):
+                raise AwsError(
+                    "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
+                )
+            del store.users[found.lower()]
 
     def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential."""
         now = int(time.time())
-        user = login.rsplit("-at-", 1)[0]
-        candidates = {user, user[:-2]} if user.endswith("+1") else {user}
         with self._lock:
-            found = False
-            for name in candidates:
-                for record in self._state.store.of_user(name):
-                    if (
-                        record.login == login
-                        and record.kind == kind
-                        and (service_name is None or record.service_name == service_name)
-                        and record.status_at(now) == "Active"
-                        and _secrets.matches(record.secret, secret)
-                    ):
-                        found = True
-            return found
+            store = self._state.store
+            services = [service_name] if service_name is not None else list(self._state.services)
+            for service in services:
+                record = store.by_login(service, login)
+                if (
+                    record is not None
+                    and record.kind == kind
+                    and record.status_at(now) == "Active"
+                    and _secrets.matches(record.secret, secret)
+                ):
+                    return True
+            return False
 
     def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
         return self.authenticate(user, password, PASSWORD, service)
@@ -232,3 +316,12 @@ class Engine:
     def authenticate_api_key(self, api_key: str) -> bool:
         alias = _secrets.alias_of(api_key)
         return alias is not None and self.authenticate(alias, api_key, API_KEY, None)
+
+
+def _reinit_after_fork() -> None:
+    for engine in list(_engines):
+        engine._after_fork()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(after_in_child=_reinit_after_fork)

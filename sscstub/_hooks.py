@@ -10,7 +10,9 @@ It reaches clients in two ways:
   Session it creates; each client copies its session's handlers when it is created
   (``botocore/args.py``: ``copy.copy(self._event_emitter)``), so all clients made after
   ``import sscstub`` carry it, whether they are created before or after a stub is activated;
-* ``SSCStub.attach()`` registers it on one existing client or session for one activation.
+* at ``import sscstub``, it is registered on every botocore emitter that exists already (found
+  through the garbage collector), so sessions and clients made before the import are served too;
+* ``SSCStub.attach()`` registers it on one emitter for the activations of one stub.
 
 How the dispatcher gets into ``BUILTIN_HANDLERS`` is in `_botocore_internals`.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._botocore_internals import add_builtin_handlers
+from ._botocore_internals import add_builtin_handlers, existing_emitters
 
 if TYPE_CHECKING:
     from ._engine import Engine
@@ -64,6 +66,19 @@ def install(emitter: Emitter, unique_id: str) -> None:
 def uninstall(emitter: Emitter, unique_id: str) -> None:
     for event_name, _handler in reversed(EVENTS):
         emitter.unregister(event_name, unique_id=f"{unique_id}:{event_name}")
+
+
+EARLY_ID = "sscstub-dispatch"
+
+
+def reach_existing_emitters() -> int:
+    """Register the dispatcher on every emitter that exists already (sessions and clients made
+    before ``import sscstub``, which BUILTIN_HANDLERS no longer reaches); returns how many.
+    Idempotent: botocore ignores a second registration under the same unique id."""
+    emitters = existing_emitters()
+    for emitter in emitters:
+        install(emitter, EARLY_ID)
+    return len(emitters)
 
 
 def register_builtins() -> None:

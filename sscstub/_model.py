@@ -10,10 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
-from botocore.model import Shape
+from botocore.model import ListShape, Shape, StructureShape
 
+from ._botocore_internals import cache_on, cached_on
 from ._checks import InputReader, OutputCheck, input_reader, output_check
 
 OPERATIONS = (
@@ -104,6 +105,9 @@ class OperationSpec:
     method: str
     read: InputReader  # query body -> (API params, IAM's validation messages)
     find_problem: OutputCheck  # body without ResponseMetadata -> None, or (path, what is wrong)
+    # Drops the members the caller's model lacks (an older botocore's), as its parser would
+    # drop what real IAM sends; None when the model knows every member sscstub answers with.
+    trim: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def check_output(self, body: Mapping[str, Any]) -> None:
         """Raise `ModelViolation` when ``body`` breaks the model."""
@@ -126,16 +130,108 @@ class IamModel:
         return found
 
 
-_compiled: IamModel | None = None
+_by_signature: dict[str, IamModel] = {}
+_default: list[IamModel] = []
 
 
 def iam(service: Any = None) -> IamModel:
-    """The compiled model, built once per process: from ``service`` (the botocore ServiceModel a
-    client already loaded, which saves reading IAM's JSON again), or loaded here."""
-    global _compiled
-    if _compiled is None:
-        _compiled = _compile(service)
-    return _compiled
+    """The model compiled from ``service`` (the botocore ServiceModel of the client calling),
+    or from botocore's own IAM model when there is none.
+
+    Compiling takes a few ms, so it happens once per distinct model: the result is kept on the
+    ServiceModel (one attribute lookup per call after that) and shared by every ServiceModel
+    with the same shapes. Clients of an older botocore get checks, and answers, of their model.
+    """
+    if service is None or getattr(service, "service_name", None) != "iam":
+        if not _default:
+            _default.append(_compile(None))
+        return _default[0]
+    found: IamModel | None = cached_on(service)
+    if found is None:
+        signature = _signature(service)
+        found = _by_signature.get(signature)
+        if found is None:
+            found = _by_signature[signature] = _compile(service)
+        cache_on(service, found)
+    return found
+
+
+def _signature(service: Any) -> str:
+    """What the compiled checks depend on: the five operations' input and output shapes."""
+    parts = []
+    for name in OPERATIONS:
+        op = service.operation_model(name)
+        parts.append(repr((_shape_key(op.input_shape), _shape_key(op.output_shape))))
+    return "\n".join(parts)
+
+
+def _shape_key(shape: Shape | None) -> Any:
+    if shape is None:
+        return None
+    meta = sorted((k, repr(v)) for k, v in shape.metadata.items() if k != "documentation")
+    if isinstance(shape, StructureShape):
+        members = tuple((m, _shape_key(sub)) for m, sub in shape.members.items())
+        return (shape.name, meta, tuple(shape.required_members), members)
+    if isinstance(shape, ListShape):
+        return (shape.name, meta, _shape_key(shape.member))
+    return (shape.name, shape.type_name, meta)
+
+
+# What sscstub answers with: every member of these shapes in today's model.
+_ANSWERED: dict[str, dict[str, set[str] | None]] = {
+    "CreateServiceSpecificCredential": {
+        "ServiceSpecificCredential": {
+            "CreateDate", "ExpirationDate", "ServiceName", "ServiceUserName", "ServicePassword",
+            "ServiceCredentialAlias", "ServiceCredentialSecret", "ServiceSpecificCredentialId",
+            "UserName", "Status",
+        },
+    },
+    "ListServiceSpecificCredentials": {
+        "ServiceSpecificCredentials": {
+            "UserName", "Status", "ServiceUserName", "ServiceCredentialAlias", "CreateDate",
+            "ExpirationDate", "ServiceSpecificCredentialId", "ServiceName",
+        },
+        "Marker": None,
+        "IsTruncated": None,
+    },
+}  # fmt: skip
+_ANSWERED["ResetServiceSpecificCredential"] = _ANSWERED["CreateServiceSpecificCredential"]
+# Required in the model before 2025-06-30, absent from real API-key answers since.
+_RELAXED = frozenset({"ServiceUserName", "ServicePassword"})
+
+
+def _trimmer(
+    name: str, shape: StructureShape | None
+) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    answered = _ANSWERED.get(name)
+    if answered is None or shape is None:
+        return None
+    top = set(shape.members)
+    inner: set[str] = set()
+    for member, sub in shape.members.items():
+        target = sub.member if isinstance(sub, ListShape) else sub
+        if member in answered and isinstance(target, StructureShape):
+            inner = set(target.members)
+    wanted: set[str] = next((m for m in answered.values() if m is not None), set())
+    if set(answered) <= top and wanted <= inner:
+        return None
+
+    def keep(record: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in record.items() if k in inner}
+
+    def trim(body: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in body.items():
+            if key not in top:
+                continue
+            if isinstance(value, dict):
+                value = keep(value)
+            elif isinstance(value, list):
+                value = [keep(item) for item in value]
+            out[key] = value
+        return out
+
+    return trim
 
 
 def _compile(service: Any) -> IamModel:
@@ -151,11 +247,13 @@ def _compile(service: Any) -> IamModel:
     for name in OPERATIONS:
         op = service.operation_model(name)
         assert op.input_shape is not None
+        trim = _trimmer(name, op.output_shape)
         operations[name] = OperationSpec(
             name=name,
             method=xform_name(name),
             read=input_reader(op.input_shape, frozenset({"UserName"})),
-            find_problem=output_check(op.output_shape),
+            find_problem=output_check(op.output_shape, _RELAXED if trim else frozenset()),
+            trim=trim,
         )
     errors = {code: ErrorSpec(code, *spec) for code, spec in _COMMON_ERRORS.items()}
     for shape in service.error_shapes:

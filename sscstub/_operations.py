@@ -1,8 +1,9 @@
 """The five operations, one function each, over the simulated account's state (`IamState`).
 
-One function per IAM operation. Each takes already-validated API parameters and either returns
-the response body (model member order) or raises `AwsError`; none sees a botocore object, and
-each checks everything before it changes anything, so a failed call leaves the store as it was.
+Each takes already-validated API parameters and either raises `AwsError` or returns the response
+body (model member order) with the change it will make, not yet made: the engine checks the body
+against the caller's model and only then applies the change, so a failed call, or an answer that
+would break the model, leaves the store as it was. None sees a botocore object.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from . import _secrets
 from ._errors import AwsError
@@ -51,7 +52,13 @@ class IamState:
         self.id_prefix = _secrets.account_prefix(self.account_id)
 
 
-Operation = Callable[[IamState, Mapping[str, Any], int, Stamp], "dict[str, Any]"]
+#: What an operation returns: the response body (model member order), and the change to make
+#: once that body has passed the model check (None: the operation changes nothing).
+Outcome = tuple[dict[str, Any], Optional[Callable[[], None]]]
+Operation = Callable[[IamState, Mapping[str, Any], int, Stamp], Outcome]
+
+#: The last second a datetime can hold (9999-12-31T23:59:59Z).
+MAX_TIMESTAMP = 253_402_300_799
 
 
 def valid_user_name(name: object) -> bool:
@@ -69,8 +76,9 @@ def _user(sim: IamState, params: Mapping[str, Any]) -> str:
                 "ValidationError", "Must specify userName when calling with non-User credentials"
             )
         name = sim.caller
-    if name in sim.store.users:  # every stored name was validated when it was added
-        return str(name)
+    found = sim.store.user(name)  # every stored name was validated when it was added
+    if found is not None:
+        return found
     if not _USER_NAME.fullmatch(name):
         raise AwsError(
             "ValidationError",
@@ -103,12 +111,24 @@ def _new_secret(sim: IamState, record_kind: str, login: str) -> str:
     return _secrets.api_key(login, sim.entropy)
 
 
+def _login(sim: IamState, user: str, service: str) -> str:
+    """jane-at-<account>, then jane+1-at-<account>, ...: the lowest name no credential of that
+    service in the account holds, so a deleted one's name is reused and a user named ``jane+1``
+    never gets the name of jane's second credential."""
+    suffix = 0
+    while True:
+        login = f"{user}{f'+{suffix}' if suffix else ''}-at-{sim.account_id}"
+        if sim.store.by_login(service, login) is None:
+            return login
+        suffix += 1
+
+
 # --- the operations ----------------------------------------------------------------------------
 
 
 def create_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Callable[[], None]]:
     user = _user(sim, params)
     service = params["ServiceName"]
     kind = _kind(sim, service)
@@ -119,21 +139,21 @@ def create_credential(
             f"CredentialAgeDays can only be specified for services that support long-term API"
             f" keys, and {service} does not.",
         )
+    expire_ts = None if age is None else now + age * _DAY
+    if expire_ts is not None and expire_ts > MAX_TIMESTAMP:
+        raise AwsError(
+            "InvalidInput",
+            f"CredentialAgeDays {age} puts the expiration date past 9999-12-31T23:59:59Z.",
+        )
     store = sim.store
-    taken = {r.login for r in store.of_user(user) if r.service_name == service}
-    if len(taken) >= PER_SERVICE_LIMIT:
+    mine = [r for r in store.of_user(user) if r.service_name == service]
+    if len(mine) >= PER_SERVICE_LIMIT:
         raise AwsError(
             "LimitExceeded",
             "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService:"
             f" {PER_SERVICE_LIMIT}",
         )
-    # The first credential is jane-at-<account>, the second jane+1-at-<account>; a deleted
-    # one's name is reused (lowest free slot).
-    login = next(
-        f"{user}{suffix}-at-{sim.account_id}"
-        for suffix in ("", "+1")
-        if f"{user}{suffix}-at-{sim.account_id}" not in taken
-    )
+    login = _login(sim, user, service)
     credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
     while credential_id in store:
         credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
@@ -145,17 +165,17 @@ def create_credential(
         kind=kind,
         login=login,
         create_ts=now,
-        expire_ts=None if age is None else now + age * _DAY,
+        expire_ts=expire_ts,
         secret=_secrets.digest(secret, sim.entropy),
         seq=store.next_seq(),
     )
-    store.add(record)
-    return {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
+    body = {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
+    return body, lambda: store.add(record)
 
 
 def reset_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Callable[[], None]]:
     record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
     if record.status_at(now) == EXPIRED:
         raise AwsError(
@@ -164,13 +184,18 @@ def reset_credential(
             " Delete it and create a new one.",
         )
     secret = _new_secret(sim, record.kind, record.login)
-    record.secret = _secrets.digest(secret, sim.entropy)
-    return {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
+    digest = _secrets.digest(secret, sim.entropy)
+    body = {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
+
+    def apply() -> None:
+        record.secret = digest
+
+    return body, apply
 
 
 def update_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Callable[[], None]]:
     status = params["Status"]
     if status == EXPIRED:
         raise AwsError(
@@ -179,21 +204,23 @@ def update_credential(
             " Expired is reported once its expiration date has passed.",
         )
     record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
-    record.status = status
-    return {}
+
+    def apply() -> None:
+        record.status = status
+
+    return {}, apply
 
 
 def delete_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Callable[[], None]]:
     record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
-    sim.store.remove(record)
-    return {}
+    return {}, lambda: sim.store.remove(record)
 
 
 def list_credentials(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], None]:
     all_users = params.get("AllUsers") is True
     if all_users and params.get("UserName") is not None:
         raise AwsError("InvalidInput", "AllUsers cannot be specified together with UserName.")
@@ -220,7 +247,10 @@ def list_credentials(
     if resume is not None:
         out["Marker"] = base64.b64encode(f"{_MARKER_PREFIX}{resume}".encode()).decode()
     out["IsTruncated"] = resume is not None
-    return out
+    return out, None
+
+
+_MARKER = re.compile(rf"{_MARKER_PREFIX}([0-9]{{1,18}})")
 
 
 def _decode_marker(marker: str | None) -> int:
@@ -230,12 +260,13 @@ def _decode_marker(marker: str | None) -> int:
         text = base64.b64decode(marker, validate=True).decode()
     except ValueError:
         text = ""
-    if not text.startswith(_MARKER_PREFIX) or not text[len(_MARKER_PREFIX) :].isdigit():
+    found = _MARKER.fullmatch(text)  # ASCII digits only: int() takes "²" and friends
+    if found is None:
         raise AwsError(
             "InvalidInput",
             "Invalid value for Marker: pass the Marker a previous response returned.",
         )
-    return int(text[len(_MARKER_PREFIX) :])
+    return int(found[1])
 
 
 #: The operation functions by API name (botocore's ``OperationModel.name``).

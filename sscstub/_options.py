@@ -39,8 +39,17 @@ class Options:
                 "options",
             )
         object.__setattr__(self, "users", tuple(users))
+        seen: dict[str, str] = {}
         for name in (*self.users, *([self.caller] if self.caller is not None else [])):
             check_user_name(name)
+            other = seen.setdefault(name.lower(), name)
+            if other != name:
+                raise SscStubError(
+                    f"users {other!r} and {name!r} differ only in case, and IAM user names are"
+                    " not distinguished by case.",
+                    "Give each user once, in the case it was created with.",
+                    "options",
+                )
         account_id: Any = self.account_id
         if not (
             isinstance(account_id, str)

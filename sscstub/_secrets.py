@@ -48,6 +48,13 @@ class Entropy:
     def __repr__(self) -> str:
         return f"<Entropy {'seeded' if self._seed is not None else 'secrets'}>"
 
+    def after_fork(self) -> None:
+        """In a forked child: draw fresh bytes from `secrets`, never the parent's pool. A
+        seeded stream goes on from where the parent was (each child repeats the same values)."""
+        if self._seed is None:
+            self._pool[:] = bytes(len(self._pool))
+            self._offset = len(self._pool)
+
     def bytes(self, n: int) -> bytes:
         start = self._offset
         end = start + n

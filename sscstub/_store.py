@@ -6,7 +6,7 @@ Nothing here imports botocore, knows about HTTP or takes a lock: the engine does
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -39,7 +39,7 @@ class Call:
     """One call the stub served: its API parameters and, when it failed, the error code."""
 
     operation: str
-    params: dict[str, Any]
+    params: Mapping[str, Any]  # read-only: the log is history
     error_code: str | None
     request_id: str
 
@@ -123,7 +123,7 @@ class Record:
         out["ServiceName"] = self.service_name
         return out
 
-    def to_credential(self, now: int) -> Credential:
+    def to_credential(self, now: int, status: str | None = None) -> Credential:
         def utc(ts: int | None) -> datetime | None:
             return None if ts is None else datetime.fromtimestamp(ts, timezone.utc)
 
@@ -131,7 +131,9 @@ class Record:
             service_specific_credential_id=self.id,
             user_name=self.user_name,
             service_name=self.service_name,
-            status=self.status_at(now),
+            status=EXPIRED
+            if self.expire_ts is not None and now >= self.expire_ts
+            else status or self.status,
             create_date=datetime.fromtimestamp(self.create_ts, timezone.utc),
             expiration_date=utc(self.expire_ts),
             service_user_name=self.login if self.kind == PASSWORD else None,
@@ -190,11 +192,14 @@ class Store:
     """Users and credentials, indexed by id, by user and in creation order (overall and per
     service)."""
 
-    __slots__ = ("_by_id", "_by_user", "_order", "_seq", "users")
+    __slots__ = ("_by_id", "_by_login", "_by_user", "_order", "_seq", "users")
 
     def __init__(self, users: Iterator[str] | tuple[str, ...] = ()) -> None:
-        self.users: set[str] = set(users)
+        # IAM user names are not distinguished by case: the key is the lowercased name, the
+        # value the name as it was created.
+        self.users: dict[str, str] = {name.lower(): name for name in users}
         self._by_id: dict[str, Record] = {}
+        self._by_login: dict[tuple[str, str], Record] = {}
         self._by_user: dict[str, list[Record]] = {}
         self._order: dict[str | None, OrderedIndex] = {None: OrderedIndex()}
         self._seq = 0
@@ -215,14 +220,24 @@ class Store:
     def of_user(self, user_name: str) -> list[Record]:
         return self._by_user.get(user_name, [])
 
+    def user(self, name: str) -> str | None:
+        """The user's name as created, whatever the case of ``name``; None if there is none."""
+        return self.users.get(name.lower())
+
+    def by_login(self, service_name: str, login: str) -> Record | None:
+        """The credential whose ServiceUserName (or alias) for that service is ``login``."""
+        return self._by_login.get((service_name, login))
+
     def add(self, record: Record) -> None:
         self._by_id[record.id] = record
+        self._by_login[record.service_name, record.login] = record
         self._by_user.setdefault(record.user_name, []).append(record)
         self._order[None].append(record)
         self._order.setdefault(record.service_name, OrderedIndex()).append(record)
 
     def remove(self, record: Record) -> None:
         del self._by_id[record.id]
+        del self._by_login[record.service_name, record.login]
         mine = self._by_user[record.user_name]
         mine.remove(record)
         if not mine:

@@ -4,6 +4,7 @@ pytest fixture, around a stateful simulator of IAM service-specific credentials.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import threading
 import weakref
@@ -12,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Callable, TypeVar, cast, overload
 
 from . import _hooks
-from ._errors import SscStubError
+from ._errors import AwsError, SscStubError
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
@@ -27,6 +28,15 @@ R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
 _activation = threading.Lock()
+
+
+def _fresh_lock_after_fork() -> None:
+    global _activation
+    _activation = threading.Lock()  # a parent's thread may have held it at fork time
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
 class SSCStub:
@@ -74,6 +84,7 @@ class SSCStub:
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
+        self._pending: list[Callable[[], None]] = []  # setup made while inactive
         self._installed: list[_hooks.Emitter] = []
         self._id = f"sscstub-{id(self):x}"
 
@@ -93,20 +104,27 @@ class SSCStub:
         return self._engine.account_id
 
     def start(self) -> SSCStub:
-        """Activate with fresh state. Prefer ``with`` or the decorator, which always stop."""
+        """Activate with fresh state (plus the setup made while inactive). Prefer ``with`` or
+        the decorator, which always stop."""
         with _activation:
             current = _hooks.active()
             if current is not None:
-                same = current is self._engine
+                holder = current.owner() if current.owner is not None else None
+                where = f", started at {current.started_at}" if current.started_at else ""
                 raise SscStubError(
-                    "This stub is already active."
-                    if same
-                    else "Another sscstub stub is already active.",
+                    f"This stub is already active{where}."
+                    if current is self._engine
+                    else f"Another sscstub stub is already active: {holder!r}{where}.",
                     "Stubs do not nest: exit the active one first, or share one stub (for example"
-                    " through the ssc_stub fixture) instead of activating a second.",
+                    " through the ssc_stub fixture) instead of activating a second;"
+                    " sscstub.stop_all() stops a stub that was started and never stopped.",
                     "three-ways-to-use-it",
                 )
-            self._engine.reset()
+            engine = self._engine
+            engine.reset()
+            for setup in self._pending:
+                setup()
+            self._pending.clear()
             _hooks.register_builtins()
             try:
                 for ref in self._attached:
@@ -117,7 +135,9 @@ class SSCStub:
             except BaseException:
                 self._uninstall()
                 raise
-            _hooks.set_active(self._engine)
+            engine.owner = weakref.ref(self)
+            engine.started_at = _caller()
+            _hooks.set_active(engine)
         return self
 
     def stop(self) -> None:
@@ -126,6 +146,7 @@ class SSCStub:
             try:
                 if _hooks.active() is self._engine:
                     _hooks.set_active(None)
+                    self._engine.retire()
             finally:
                 self._uninstall()
 
@@ -146,14 +167,17 @@ class SSCStub:
         self.stop()
 
     def attach(self, target: Any) -> None:
-        """Serve a client (or boto3 resource, or session) that existed before sscstub was
-        imported, for every activation of this stub."""
+        """Serve a client (or boto3 resource, or session) whose emitter sscstub's dispatcher
+        cannot reach by itself (see the docs), for every activation of this stub."""
         emitter = _emitter_of(target)
+        # Drop the dead, and do not attach the same emitter twice.
+        self._attached = [r for r in self._attached if r() is not None and r() is not emitter]
         self._attached.append(weakref.ref(emitter))
         if self.active:
             with _activation:
-                _hooks.install(emitter, self._id)
-                self._installed.append(emitter)
+                if not any(e is emitter for e in self._installed):
+                    _hooks.install(emitter, self._id)
+                    self._installed.append(emitter)
 
     # --- the decorator --------------------------------------------------------------------------
 
@@ -187,14 +211,34 @@ class SSCStub:
                 with self:
                     return await func(*args, **kwargs)
 
-            return async_wrapper
+            wrapped: Any = async_wrapper
+        elif inspect.isasyncgenfunction(func):
+            # Active while the generator runs, not just while it is created (as time-machine).
+            @functools.wraps(func)
+            async def async_gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    async for item in func(*args, **kwargs):
+                        yield item
 
-        @functools.wraps(func)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            with self:
-                return func(*args, **kwargs)
+            wrapped = async_gen_wrapper
+        elif inspect.isgeneratorfunction(func):
 
-        return wrapper
+            @functools.wraps(func)
+            def gen_wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return (yield from func(*args, **kwargs))
+
+            wrapped = gen_wrapper
+        else:
+
+            @functools.wraps(func)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                with self:
+                    return func(*args, **kwargs)
+
+            wrapped = wrapper
+        wrapped.__sscstub__ = self
+        return wrapped
 
     def _decorate_class(self, cls: C) -> C:
         import inspect
@@ -202,8 +246,18 @@ class SSCStub:
         unittest = sys.modules.get("unittest")  # a TestCase subclass means it is imported
         if unittest is not None and issubclass(cls, unittest.TestCase):
             return cast("C", self._decorate_test_case(cls))
-        for name, member in list(vars(cls).items()):
-            if name.startswith("test") and inspect.isfunction(member):
+        # What pytest collects: test* functions, static and class methods, inherited ones too
+        # (set on this class, so a base class is left as it was). A method a decorated base
+        # already wraps keeps its own stub.
+        for name in dir(cls):
+            if not name.startswith("test"):
+                continue
+            member = inspect.getattr_static(cls, name)
+            if isinstance(member, (staticmethod, classmethod)):
+                function = member.__func__
+                if inspect.isfunction(function) and not hasattr(function, "__sscstub__"):
+                    setattr(cls, name, type(member)(self(function)))
+            elif inspect.isfunction(member) and not hasattr(member, "__sscstub__"):
                 setattr(cls, name, self(member))
         return cls
 
@@ -223,11 +277,25 @@ class SSCStub:
     # --- the test API ---------------------------------------------------------------------------
 
     def add_user(self, name: str) -> None:
-        """Make an IAM user exist."""
+        """Make an IAM user exist. While inactive, it is kept for the next activation too."""
         from ._options import check_user_name  # loaded by __init__ already; see there
 
         check_user_name(name)
-        self._engine.add_user(name)
+        self._setup(lambda: self._engine.add_user(name))
+
+    def remove_user(self, name: str) -> None:
+        """Delete a user, refused (as IAM's DeleteUser is) while it has credentials."""
+        _need_str("remove_user", "name", name, "a user name, e.g. 'jane'")
+        try:
+            self._engine.remove_user(name)
+        except AwsError as error:
+            raise SscStubError(
+                f"remove_user({name!r}): {error.code}: {error.message}",
+                "Delete the user's service-specific credentials first, as IAM requires."
+                if error.code == "DeleteConflict"
+                else "Pass a user that exists (stub.users lists them).",
+                "the-test-api",
+            ) from None
 
     @property
     def users(self) -> frozenset[str]:
@@ -240,17 +308,22 @@ class SSCStub:
 
     @property
     def calls(self) -> tuple[Call, ...]:
-        """Every call served since activation, in order."""
+        """Every call served since activation, in order (read-only)."""
         return self._engine.calls
 
     def authenticate(
         self, service_user_name: str, password: str, *, service_name: str | None = None
     ) -> bool:
         """True only for the current password of an Active, unexpired credential."""
+        _need_str("authenticate", "service_user_name", service_user_name, "e.g. 'jane-at-…'")
+        _need_str("authenticate", "password", password, "the ServicePassword a call returned")
+        if service_name is not None:
+            _need_str("authenticate", "service_name", service_name, "or None")
         return self._engine.authenticate_password(service_user_name, password, service_name)
 
     def authenticate_api_key(self, api_key: str) -> bool:
         """True only for the current secret of an Active, unexpired API key."""
+        _need_str("authenticate_api_key", "api_key", api_key, "the ServiceCredentialSecret")
         return self._engine.authenticate_api_key(api_key)
 
     def inject_error(
@@ -260,12 +333,61 @@ class SSCStub:
 
         ``operation`` is an API name or a client method name; ``code`` is any error the IAM model
         defines or a common AWS one (``Throttling``); it gets its HTTP status and fault type.
+        While inactive, it is kept for the next activation.
         """
-        self._engine.inject(operation, code, message, times)
+        _need_str(
+            "inject_error", "operation", operation, "e.g. 'create_service_specific_credential'"
+        )
+        _need_str("inject_error", "code", code, "an error code such as 'Throttling'")
+        if message is not None:
+            _need_str("inject_error", "message", message, "or None for IAM's default")
+        self._engine.check_fault(operation, code, times)  # misuse fails now, not at start()
+        self._setup(lambda: self._engine.inject(operation, code, message, times))
 
     def reset(self) -> None:
         """Forget all credentials, calls and injected errors; keep the configured users."""
+        self._pending.clear()
         self._engine.reset()
+
+    def _setup(self, change: Callable[[], None]) -> None:
+        change()
+        if not self.active:  # start() begins from fresh state: this setup goes with it
+            self._pending.append(change)
+
+
+def stop_all() -> SSCStub | None:
+    """Stop whichever stub is active (one started and never stopped, say); return it, or None."""
+    engine = _hooks.active()
+    stub = engine.owner() if engine is not None and engine.owner is not None else None
+    if stub is not None:
+        stub.stop()
+    elif engine is not None:  # its stub is gone: only the slot is left to clear
+        with _activation:
+            _hooks.set_active(None)
+            engine.retire()
+    return stub
+
+
+def _need_str(method: str, name: str, value: object, example: str) -> None:
+    if not isinstance(value, str):
+        raise SscStubError(
+            f"{method}() got {name}={value!r}, which is not a str.",
+            f"Pass a str: {example}.",
+            "the-test-api",
+        )
+
+
+def _caller() -> str:
+    """Where the user's code started a stub: the first frame outside sscstub and contextlib."""
+    frame = sys._getframe(1)
+    while frame is not None and (
+        frame.f_code.co_filename.startswith(_HERE) or "contextlib" in frame.f_code.co_filename
+    ):
+        frame = frame.f_back  # type: ignore[assignment]
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None else "?"
+
+
+_HERE = os.path.dirname(__file__)
 
 
 #: ``mock_ssc(...)`` reads well at a call site; it is `SSCStub` itself (as time-machine's

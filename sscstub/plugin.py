@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from . import SSCStub
+from . import SSCStub, SscStubError, _hooks, stop_all
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -16,6 +16,28 @@ def pytest_configure(config: pytest.Config) -> None:
         "ssc_stub(**options): options for the ssc_stub fixture: users, account_id, caller,"
         " strict, seed, services",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """A stub the test's body started and never stopped is stopped here and reported by name,
+    so the next test does not fail for it."""
+    before = _hooks.active()
+    try:
+        return (yield)
+    finally:
+        engine = _hooks.active()
+        if engine is not None and engine is not before:
+            where = engine.started_at
+            orphan = stop_all()
+            name = repr(orphan) if orphan is not None else "no longer referenced"
+            raise SscStubError(
+                f"{item.nodeid} started an sscstub stub ({name}) at {where} and never stopped"
+                " it; sscstub stopped it now.",
+                "Use `with mock_ssc(...)`, the decorator or the ssc_stub fixture, or call"
+                " stop() in a finally block.",
+                "three-ways-to-use-it",
+            )
 
 
 def active_stub(node: Any) -> Iterator[SSCStub]:

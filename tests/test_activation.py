@@ -133,7 +133,7 @@ def test_non_strict_lets_other_iam_operations_through(iam: Any, socket_guard: li
     socket_guard.clear()
 
 
-def test_attach_serves_a_client_made_before_sscstub_was_imported(tmp_path: Any) -> None:
+def test_clients_made_before_sscstub_was_imported_are_served(tmp_path: Any) -> None:
     script = textwrap.dedent(
         """
         import socket
@@ -143,13 +143,9 @@ def test_attach_serves_a_client_made_before_sscstub_was_imported(tmp_path: Any) 
         early = boto3.client("iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
         import sscstub
         stub = sscstub.mock_ssc(users=["jane"])
-        try:
-            with stub:
-                early.list_service_specific_credentials(UserName="jane")
-            raise SystemExit("unattached early client was served")
-        except Exception as exc:
-            assert "network" in repr(exc) or "Connect" in type(exc).__name__, repr(exc)
-        stub.attach(early)
+        with stub:  # reached at import, through the garbage collector (issue 9)
+            early.list_service_specific_credentials(UserName="jane")
+        stub.attach(early)  # harmless where it is no longer needed
         for _ in range(2):  # attachments last for every activation of the stub
             with stub:
                 early.create_service_specific_credential(UserName="jane", ServiceName="codecommit.amazonaws.com")

@@ -165,9 +165,13 @@ def test_user_names_with_plus_one_do_not_confuse_authentication(iam: Any) -> Non
         other = iam.create_service_specific_credential(UserName="a+1", ServiceName=CC)[
             "ServiceSpecificCredential"
         ]
-        assert second["ServiceUserName"] == other["ServiceUserName"] == "a+1-at-123456789012"
+        # Service user names are unique per account and service: user a+1 cannot be given the
+        # name of a's second credential (issue 9), so it gets the next free one.
+        assert second["ServiceUserName"] == "a+1-at-123456789012"
+        assert other["ServiceUserName"] == "a+1+1-at-123456789012"
         assert stub.authenticate("a+1-at-123456789012", second["ServicePassword"])
-        assert stub.authenticate("a+1-at-123456789012", other["ServicePassword"])
+        assert not stub.authenticate("a+1-at-123456789012", other["ServicePassword"])
+        assert stub.authenticate("a+1+1-at-123456789012", other["ServicePassword"])
         assert stub.authenticate("a-at-123456789012", first["ServicePassword"])
 
 

@@ -178,7 +178,11 @@ def test_operations_are_plain_functions_over_an_iam_state() -> None:
         100,
         stamp,
     )
-    cred = made["ServiceSpecificCredential"]
+    body, change = made
+    assert len(sim.store) == 0, "an operation only says what it will change"
+    change()
+    assert len(sim.store) == 1
+    cred = body["ServiceSpecificCredential"]
     assert cred["ExpirationDate"] == stamp(100 + 2 * 86400)
     with pytest.raises(AwsError, match="NoSuchEntity: No such credential"):
         OPERATIONS["DeleteServiceSpecificCredential"](

@@ -88,3 +88,28 @@ def test_without_plugin_autoload_load_it_by_name(
         errors=1
     )  # fixture 'ssc_stub' not found
     pytester.runpytest("-p", "sscstub.plugin").assert_outcomes(passed=1)
+
+
+def test_a_stub_left_running_by_a_test_is_stopped_and_named(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import sscstub
+
+        KEPT = sscstub.mock_ssc(users=["jane"])
+
+        def test_forgets_to_stop():
+            KEPT.start()
+
+        def test_forgets_an_unreferenced_one():
+            sscstub.mock_ssc().start()
+
+        def test_next_one_is_not_blamed(ssc_stub):
+            assert ssc_stub.active
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(passed=1, failed=2)
+    result.stdout.fnmatch_lines(
+        ["*test_forgets_to_stop started an sscstub stub (<SSCStub inactive*>) at *.py:6*"]
+    )
+    result.stdout.fnmatch_lines(["*started an sscstub stub (no longer referenced) at *.py:9*"])
