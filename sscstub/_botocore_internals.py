@@ -45,6 +45,16 @@ def existing_emitters() -> list[Any]:
     return [o for o in gc.get_objects() if isinstance(o, emitter_class)]
 
 
+def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:
+    """An ``AWSResponse`` botocore reads as if it came off the network: its body is set where
+    ``AWSResponse.content`` keeps what it read from the raw stream."""
+    from botocore.awsrequest import AWSResponse
+
+    response = AWSResponse(url, status, headers, None)  # type: ignore[arg-type]
+    response._content = data  # type: ignore[attr-defined]
+    return response
+
+
 _CACHE_ATTRIBUTE = "_sscstub_compiled_iam"
 
 

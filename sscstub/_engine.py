@@ -21,12 +21,20 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from . import _secrets
+from ._botocore_internals import wire_response
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Store
-from ._wire import make_request_ids, respond, stamper
+from ._wire import (
+    make_request_ids,
+    read_query,
+    respond,
+    stamper,
+    xml_body,
+    xml_headers,
+)
 
 
 class _Fault:
@@ -73,12 +81,14 @@ class Engine:
         "owner",
         "started_at",
         "strict",
+        "wire",
     )
 
     def __init__(self, options: Options) -> None:
         self.options = options
         self.account_id = account_id = options.account_id
         self.strict = options.strict
+        self.wire = options.wire
         caller, seed = options.caller, options.seed
         self._users = options.users + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
@@ -132,6 +142,38 @@ class Engine:
             return None
         status, request_id, now, body, retryable = answer
         return respond(request["url"], status, request_id, now, body, retryable)
+
+    def screen(self, operation: str) -> None:
+        """Stop, in strict mode, an IAM operation sscstub does not serve."""
+        if self.strict and operation not in OPERATIONS:
+            raise UnsimulatedOperationError(operation)
+
+    def serve_wire(self, request: Any, model: Any) -> AWSResponse | None:
+        """Answer one botocore request at ``before-send`` with IAM's bytes; ``model`` is its
+        OperationModel (None: botocore's own IAM model)."""
+        if type(request).__module__.startswith("aiobotocore"):
+            raise SscStubError(
+                "wire=True cannot serve aiobotocore clients: they read the response body"
+                " asynchronously, and sscstub answers in wire mode with a plain HTTP response.",
+                "Use the default mode (wire=False) for aiobotocore clients; it serves them at"
+                " before-call.",
+                "options",
+            )
+        query = read_query(request.body or b"")
+        operation = query.get("Action", "")
+        iam_model = iam(None if model is None else model.service_model)
+        answer = self.handle(operation, query, iam_model)
+        if answer is None:
+            return None
+        status, request_id, now, body, _ = answer
+        shape = None if model is None or status != 200 else model.output_shape
+        if model is None and status == 200:
+            shape = _output_shape(operation)
+        data = xml_body(operation, shape, request_id, body)
+        response: AWSResponse = wire_response(
+            request.url, status, xml_headers(request_id, now, len(data)), data
+        )
+        return response
 
     def handle(
         self, operation: str, query: Mapping[str, Any], iam_model: IamModel
@@ -316,6 +358,12 @@ class Engine:
     def authenticate_api_key(self, api_key: str) -> bool:
         alias = _secrets.alias_of(api_key)
         return alias is not None and self.authenticate(alias, api_key, API_KEY, None)
+
+
+def _output_shape(operation: str) -> Any:
+    from ._model import default_service_model
+
+    return default_service_model().operation_model(operation).output_shape
 
 
 def _reinit_after_fork() -> None:

@@ -47,15 +47,37 @@ def set_active(engine: Engine | None) -> None:
     _active = engine
 
 
-def dispatch(model: Any, params: Any, **kwargs: Any) -> Any:
-    """``before-call.iam.*``: answer with ``(http_response, parsed)`` while a stub is active."""
+_MODEL_KEY = "sscstub_operation_model"
+
+
+def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
+    """``before-call.iam.*``: answer with ``(http_response, parsed)`` while a stub is active;
+    in wire mode, only stop what strict mode stops, and leave the answer to `dispatch_wire`."""
     engine = _active
     if engine is None:
+        return None
+    if engine.wire:
+        engine.screen(model.name)
+        if context is not None:
+            context[_MODEL_KEY] = model  # travels with the request to before-send
         return None
     return engine.serve(model.name, params, model)
 
 
-EVENTS: tuple[tuple[str, Any], ...] = (("before-call.iam", dispatch),)
+def dispatch_wire(request: Any, **kwargs: Any) -> Any:
+    """``before-send.iam``: in wire mode, answer with IAM's XML in an HTTP response, which
+    botocore then parses, retries and hands to after-call as if it came from AWS."""
+    engine = _active
+    if engine is None or not engine.wire:
+        return None
+    context = getattr(request, "context", None) or {}
+    return engine.serve_wire(request, context.get(_MODEL_KEY))
+
+
+EVENTS: tuple[tuple[str, Any], ...] = (
+    ("before-call.iam", dispatch),
+    ("before-send.iam", dispatch_wire),
+)
 
 
 def install(emitter: Emitter, unique_id: str) -> None:

@@ -156,6 +156,20 @@ def iam(service: Any = None) -> IamModel:
     return found
 
 
+_service_models: list[Any] = []
+
+
+def default_service_model() -> Any:
+    """botocore's own IAM ServiceModel (for answers with no client model at hand)."""
+    if not _service_models:
+        from botocore.loaders import create_loader
+        from botocore.model import ServiceModel
+
+        loaded = create_loader().load_service_model("iam", "service-2")
+        _service_models.append(ServiceModel(loaded, "iam"))
+    return _service_models[0]
+
+
 def _signature(service: Any) -> str:
     """What the compiled checks depend on: the five operations' input and output shapes."""
     parts = []
@@ -238,11 +252,9 @@ def _compile(service: Any) -> IamModel:
     """Compile the five operations' checks and the error table (a few ms; loading IAM's JSON
     here, when no client's ServiceModel is at hand, adds ~10 ms)."""
     from botocore import xform_name
-    from botocore.loaders import create_loader
-    from botocore.model import ServiceModel
 
     if service is None or service.service_name != "iam":
-        service = ServiceModel(create_loader().load_service_model("iam", "service-2"), "iam")
+        service = default_service_model()
     operations = {}
     for name in OPERATIONS:
         op = service.operation_model(name)

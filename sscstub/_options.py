@@ -29,6 +29,7 @@ class Options:
     strict: bool = True
     seed: Seed | None = None
     services: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SERVICES)
+    wire: bool = False
 
     def __post_init__(self) -> None:
         users: Any = self.users
@@ -77,6 +78,7 @@ class Options:
                 )
         object.__setattr__(self, "services", MappingProxyType(services))
         object.__setattr__(self, "strict", bool(self.strict))
+        object.__setattr__(self, "wire", bool(self.wire))
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

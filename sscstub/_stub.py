@@ -53,6 +53,9 @@ class SSCStub:
     :param seed: make ids, secrets and request ids reproducible for this stub.
     :param services: service name -> ``"password"`` or ``"api-key"``, replacing the services
         IAM supports today (`sscstub.DEFAULT_SERVICES`).
+    :param wire: answer at ``before-send`` with IAM's XML, so botocore's parser, retries and
+        ``after-call`` handlers run as against AWS (slower; the default answers at
+        ``before-call``).
 
     The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
@@ -66,6 +69,7 @@ class SSCStub:
         strict: bool = True,
         seed: Seed | None = None,
         services: Mapping[str, str] | None = None,
+        wire: bool = False,
     ) -> None:
         # Imported here, not at the top, for import cost: the engine pulls in botocore.awsrequest
         # and the model compiler, the options `dataclasses` (and so `inspect`), and
@@ -81,6 +85,7 @@ class SSCStub:
             strict=strict,
             seed=seed,
             services=DEFAULT_SERVICES if services is None else services,
+            wire=wire,
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []

@@ -1,5 +1,6 @@
 """The HTTP shape of IAM's answers: the response object botocore reads, its headers, request ids,
-dates, and timestamps exactly as botocore's query parser makes them."""
+dates, timestamps exactly as botocore's query parser makes them, and IAM's XML itself (written
+from the model) with the reader of the query-protocol form requests arrive in."""
 
 from __future__ import annotations
 
@@ -75,6 +76,81 @@ def respond(
 
 
 _new_response = object.__new__
+
+
+# --- IAM's XML (query protocol), written from the model ------------------------------------------
+
+NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
+
+
+def _xml_value(shape: Any, value: Any, out: list[str]) -> None:
+    kind = shape.type_name
+    if kind == "structure":
+        members = shape.members
+        for name, sub in members.items():  # the model's member order, as IAM writes them
+            if name in value:
+                out.append(f"<{name}>")
+                _xml_value(sub, value[name], out)
+                out.append(f"</{name}>")
+    elif kind == "list":
+        for item in value:
+            out.append("<member>")
+            _xml_value(shape.member, item, out)
+            out.append("</member>")
+    elif kind == "timestamp":
+        out.append(iso8601(value))
+    elif kind == "boolean":
+        out.append("true" if value else "false")
+    else:
+        out.append(str(value).translate(_ESCAPES))
+
+
+def iso8601(value: datetime) -> str:
+    """A timestamp as IAM writes it: UTC, whole seconds, with Z."""
+    seconds = int(value.timestamp())
+    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def xml_body(operation: str, output_shape: Any, request_id: str, body: dict[str, Any]) -> bytes:
+    """The bytes IAM sends for ``body`` (success: the result members; error: ``{"Error":...}``)."""
+    if "Error" in body and (output_shape is None or "Error" not in output_shape.members):
+        error = body["Error"]
+        return (
+            f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{error["Type"]}</Type>'
+            f"<Code>{str(error['Code']).translate(_ESCAPES)}</Code>"
+            f"<Message>{str(error['Message']).translate(_ESCAPES)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+    out = [f'<{operation}Response xmlns="{NAMESPACE}">']
+    if output_shape is not None:
+        out.append(f"<{operation}Result>")
+        _xml_value(output_shape, body, out)
+        out.append(f"</{operation}Result>")
+    out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
+    out.append(f"</{operation}Response>")
+    return "".join(out).encode()
+
+
+def xml_headers(request_id: str, now: int, length: int) -> dict[str, str]:
+    return {
+        "x-amzn-RequestId": request_id,
+        "Content-Type": "text/xml",
+        "Content-Length": str(length),
+        "Date": http_date(now),
+    }
+
+
+def read_query(form: str | bytes) -> dict[str, str]:
+    """The query-protocol form (``Action=...&Version=...&UserName=...``) as a flat dict, the
+    way the engine reads a request. A repeated key keeps its first value, as AWS does."""
+    from urllib.parse import parse_qsl
+
+    text = form.decode("utf-8") if isinstance(form, bytes) else form
+    out: dict[str, str] = {}
+    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=False):
+        out.setdefault(key, value)
+    return out
 
 
 def make_request_ids(entropy: _secrets.Entropy, count: int) -> list[str]:

@@ -14,7 +14,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "ssc_stub(**options): options for the ssc_stub fixture: users, account_id, caller,"
-        " strict, seed, services",
+        " strict, seed, services, wire",
     )
 
 
