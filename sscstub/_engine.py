@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSResponse
 from . import _secrets
 from ._botocore_internals import wire_response
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, ModelViolation, iam
+from ._model import ErrorSpec, IamModel, ModelViolation, default_service_model, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Store
@@ -361,8 +361,6 @@ class Engine:
 
 
 def _output_shape(operation: str) -> Any:
-    from ._model import default_service_model
-
     return default_service_model().operation_model(operation).output_shape
 
 
