@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit unit-oldest unit-oldest-botocore examples bench bench-quick clean
+.PHONY: example test lint typecheck unit unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 example: $(BIN)/.installed
 	$(BIN)/python examples/rotation_report.py
 
-test: lint typecheck unit unit-oldest unit-oldest-botocore examples bench-quick
+test: lint typecheck unit unit-oldest unit-oldest-botocore unit-aio examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -58,6 +58,19 @@ unit-oldest-botocore: .venv-botocore-oldest/.installed
 	.venv-botocore-oldest/bin/python -m pytest -q -p no:randomly -W "ignore::DeprecationWarning" \
 	  tests/test_any_botocore.py tests/test_activation.py tests/test_options.py
 
+# aiobotocore (newest) and aioboto3 (which pins an older aiobotocore), each pinning its own
+# botocore range, so each in its own venv; tests/aio/check_aiobotocore.py runs in both.
+AIO_TEST := -m pytest -q -p no:randomly -p no:cacheprovider --noconftest -s tests/aio/check_aiobotocore.py
+.venv-%/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install --quiet --upgrade pip
+	.venv-$*/bin/python -m pip install --quiet $* pytest
+	.venv-$*/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+unit-aio: .venv-aiobotocore/.installed .venv-aioboto3/.installed
+	.venv-aiobotocore/bin/python $(AIO_TEST)
+	SSCSTUB_EXPECT_AIOBOTO3=1 .venv-aioboto3/bin/python $(AIO_TEST)
+
 examples: $(BIN)/.installed
 	$(BIN)/python examples/run_all.py
 
@@ -68,4 +81,4 @@ bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
-	rm -rf $(VENV) .venv39 .venv-botocore-oldest .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv39 .venv-* .pytest_cache .mypy_cache .ruff_cache

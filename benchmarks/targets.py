@@ -18,6 +18,7 @@ class Target(NamedTuple):
 
 TARGETS: dict[str, Target] = {
     "per-call": Target("before-call, per call, median of the four / floor", 1.10, "x"),
+    "wire": Target("wire mode, per call, median of the four / before-send floor", 1.08, "x"),
     "scaling": Target("per call with many credentials stored / with one, worst", 1.05, "x"),
     "import": Target("`import sscstub` on top of botocore", 15.0, "ms"),
     "memory": Target("memory per stored credential", 1024.0, "B"),

@@ -45,6 +45,15 @@ def existing_emitters() -> list[Any]:
     return [o for o in gc.get_objects() if isinstance(o, emitter_class)]
 
 
+def wire_form(body: dict[str, Any]) -> str:
+    """The form botocore sends for a query-protocol body dict (``AWSRequestPreparer``:
+    ``urlencode(body, doseq=True)``): a list becomes repeated keys, None the text "None"."""
+    from botocore.compat import urlencode
+
+    form: str = urlencode(body, doseq=True)
+    return form
+
+
 def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:
     """An ``AWSResponse`` botocore reads as if it came off the network: its body is set where
     ``AWSResponse.content`` keeps what it read from the raw stream."""

@@ -44,7 +44,7 @@ class _Missing:
 _MISSING = _Missing()
 
 
-class _Source:
+class Source:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.namespace: dict[str, Any] = {"_MISSING": _MISSING}
@@ -92,7 +92,7 @@ def output_check(
 ) -> OutputCheck:
     """The check for one output shape. Members in ``relaxed`` are not required: an older model
     requires what real IAM no longer always sends (an API key has no ServiceUserName)."""
-    src = _Source()
+    src = Source()
     if shape is None:
         src.emit(0, "def check(v):")
         src.emit(1, "if v: return ('', 'no output is modeled, yet it holds ' + repr(sorted(v)))")
@@ -105,7 +105,7 @@ def output_check(
 
 
 def _structure(
-    src: _Source, shape: StructureShape, done: dict[str, str], relaxed: frozenset[str]
+    src: Source, shape: StructureShape, done: dict[str, str], relaxed: frozenset[str]
 ) -> str:
     if shape.name in done:
         return done[shape.name]
@@ -234,7 +234,7 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
     answers; a value that does not parse is kept as it is, and a problem reports it. Members in
     ``custom_pattern`` skip the pattern check: IAM checks them later with its own text.
     """
-    src = _Source()
+    src = Source()
     src.emit(0, "def read(b):")
     src.emit(1, "p = {}")
     src.emit(1, "out = ()")

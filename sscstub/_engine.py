@@ -21,9 +21,9 @@ from typing import Any
 from botocore.awsrequest import AWSResponse
 
 from . import _secrets
-from ._botocore_internals import wire_response
+from ._botocore_internals import wire_form, wire_response
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, ModelViolation, default_service_model, iam
+from ._model import ErrorSpec, IamModel, ModelViolation, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Store
@@ -32,7 +32,7 @@ from ._wire import (
     read_query,
     respond,
     stamper,
-    xml_body,
+    xml_error,
     xml_headers,
 )
 
@@ -135,23 +135,23 @@ class Engine:
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
         """Answer one botocore call at ``before-call``; ``model`` is its OperationModel, whose
         ServiceModel the checks and the answer follow."""
-        answer = self.handle(
-            operation, request["body"], iam(None if model is None else model.service_model)
-        )
+        body = request["body"]
+        for value in body.values():
+            if type(value) is not str and type(value) is not int:  # noqa: E721 (exact types)
+                body = read_query(wire_form(body))  # what a raw client puts on the wire
+                break
+        answer = self.handle(operation, body, iam(None if model is None else model.service_model))
         if answer is None:
             return None
         status, request_id, now, body, retryable = answer
         return respond(request["url"], status, request_id, now, body, retryable)
 
-    def screen(self, operation: str) -> None:
-        """Stop, in strict mode, an IAM operation sscstub does not serve."""
+    def screen(self, operation: str, signer: Any = None) -> None:
+        """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
+        serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
         if self.strict and operation not in OPERATIONS:
             raise UnsimulatedOperationError(operation)
-
-    def serve_wire(self, request: Any, model: Any) -> AWSResponse | None:
-        """Answer one botocore request at ``before-send`` with IAM's bytes; ``model`` is its
-        OperationModel (None: botocore's own IAM model)."""
-        if type(request).__module__.startswith("aiobotocore"):
+        if type(signer).__module__.startswith("aiobotocore"):
             raise SscStubError(
                 "wire=True cannot serve aiobotocore clients: they read the response body"
                 " asynchronously, and sscstub answers in wire mode with a plain HTTP response.",
@@ -159,6 +159,10 @@ class Engine:
                 " before-call.",
                 "options",
             )
+
+    def serve_wire(self, request: Any, model: Any) -> AWSResponse | None:
+        """Answer one botocore request at ``before-send`` with IAM's bytes; ``model`` is its
+        OperationModel (None: botocore's own IAM model)."""
         query = read_query(request.body or b"")
         operation = query.get("Action", "")
         iam_model = iam(None if model is None else model.service_model)
@@ -166,10 +170,12 @@ class Engine:
         if answer is None:
             return None
         status, request_id, now, body, _ = answer
-        shape = None if model is None or status != 200 else model.output_shape
-        if model is None and status == 200:
-            shape = _output_shape(operation)
-        data = xml_body(operation, shape, request_id, body)
+        if status == 200:
+            write = iam_model.operations[operation].write_xml
+            assert write is not None
+            data = write(request_id, body)
+        else:
+            data = xml_error(request_id, body["Error"])
         response: AWSResponse = wire_response(
             request.url, status, xml_headers(request_id, now, len(data)), data
         )
@@ -358,10 +364,6 @@ class Engine:
     def authenticate_api_key(self, api_key: str) -> bool:
         alias = _secrets.alias_of(api_key)
         return alias is not None and self.authenticate(alias, api_key, API_KEY, None)
-
-
-def _output_shape(operation: str) -> Any:
-    return default_service_model().operation_model(operation).output_shape
 
 
 def _reinit_after_fork() -> None:

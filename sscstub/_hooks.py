@@ -57,7 +57,7 @@ def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any
     if engine is None:
         return None
     if engine.wire:
-        engine.screen(model.name)
+        engine.screen(model.name, kwargs.get("request_signer"))
         if context is not None:
             context[_MODEL_KEY] = model  # travels with the request to before-send
         return None

@@ -16,6 +16,7 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from ._botocore_internals import cache_on, cached_on
 from ._checks import InputReader, OutputCheck, input_reader, output_check
+from ._wire import XmlWriter, xml_writer
 
 OPERATIONS = (
     "CreateServiceSpecificCredential",
@@ -108,6 +109,7 @@ class OperationSpec:
     # Drops the members the caller's model lacks (an older botocore's), as its parser would
     # drop what real IAM sends; None when the model knows every member sscstub answers with.
     trim: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    write_xml: XmlWriter | None = None  # (request id, body) -> IAM's bytes on success
 
     def check_output(self, body: Mapping[str, Any]) -> None:
         """Raise `ModelViolation` when ``body`` breaks the model."""
@@ -266,6 +268,7 @@ def _compile(service: Any) -> IamModel:
             read=input_reader(op.input_shape, frozenset({"UserName"})),
             find_problem=output_check(op.output_shape, _RELAXED if trim else frozenset()),
             trim=trim,
+            write_xml=xml_writer(name, op.output_shape),
         )
     errors = {code: ErrorSpec(code, *spec) for code, spec in _COMMON_ERRORS.items()}
     for shape in service.error_shapes:

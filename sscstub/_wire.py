@@ -8,12 +8,14 @@ import datetime as _datetime_module
 import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Callable
+from urllib.parse import unquote_plus
 
 from botocore.awsrequest import AWSResponse
 
 from . import _secrets
 from ._botocore_internals import headers_dict, timestamp_parser
+from ._checks import Source
 from ._store import Stamp
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -84,52 +86,109 @@ NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
 
 
-def _xml_value(shape: Any, value: Any, out: list[str]) -> None:
-    kind = shape.type_name
-    if kind == "structure":
-        members = shape.members
-        for name, sub in members.items():  # the model's member order, as IAM writes them
-            if name in value:
-                out.append(f"<{name}>")
-                _xml_value(sub, value[name], out)
-                out.append(f"</{name}>")
-    elif kind == "list":
-        for item in value:
-            out.append("<member>")
-            _xml_value(shape.member, item, out)
-            out.append("</member>")
-    elif kind == "timestamp":
-        out.append(iso8601(value))
-    elif kind == "boolean":
-        out.append("true" if value else "false")
-    else:
-        out.append(str(value).translate(_ESCAPES))
+def escape(text: str) -> str:
+    """XML text escaping; most values (ids, names, dates) have nothing to escape."""
+    if "&" in text or "<" in text or ">" in text or '"' in text or "'" in text:
+        return text.translate(_ESCAPES)
+    return text
+
+
+_iso_cache: dict[datetime, str] = {}
 
 
 def iso8601(value: datetime) -> str:
-    """A timestamp as IAM writes it: UTC, whole seconds, with Z."""
-    seconds = int(value.timestamp())
-    return (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """A timestamp as IAM writes it: UTC, whole seconds, with Z (cached: timestamps repeat)."""
+    found = _iso_cache.get(value)
+    if found is None:
+        seconds = int(value.timestamp())
+        found = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if len(_iso_cache) >= 4096:
+            _iso_cache.clear()
+        _iso_cache[value] = found
+    return found
+
+
+XmlWriter = Callable[[str, "dict[str, Any]"], bytes]
+
+
+def xml_writer(operation: str, output_shape: Any) -> XmlWriter:
+    """A function from (request id, body) to the bytes IAM sends on success, generated once per
+    output shape: members in the model's order, lists as ``<member>``, timestamps ISO 8601 in
+    UTC with Z, booleans ``true``/``false``, text escaped."""
+    src = Source()
+    src.namespace.update(iso=iso8601, esc=escape)
+    head = f'<{operation}Response xmlns="{NAMESPACE}">'
+    tail = f"</{operation}Response>"
+    if output_shape is None:
+        src.emit(0, "def write(rid, v):")
+        src.emit(1, f"return ({head!r} '<ResponseMetadata><RequestId>' + rid")
+        src.emit(2, f"+ '</RequestId></ResponseMetadata>' {tail!r}).encode()")
+        return src.build("write")  # type: ignore[no-any-return]
+    done: dict[str, str] = {}
+    top = _xml_structure(src, output_shape, done)
+    src.emit(0, "def write(rid, v):")
+    src.emit(1, f"out = [{head + '<' + operation + 'Result>'!r}]")
+    src.emit(1, f"{top}(v, out)")
+    src.emit(1, f"out.append({'</' + operation + 'Result><ResponseMetadata><RequestId>'!r})")
+    src.emit(1, "out.append(rid)")
+    src.emit(1, f"out.append({'</RequestId></ResponseMetadata>' + tail!r})")
+    src.emit(1, "return ''.join(out).encode()")
+    return src.build("write")  # type: ignore[no-any-return]
+
+
+def _xml_structure(src: Source, shape: Any, done: dict[str, str]) -> str:
+    if shape.name in done:
+        return done[shape.name]
+    name = done[shape.name] = f"w_{shape.name}"
+    nested = {}
+    for member, sub in shape.members.items():
+        if sub.type_name == "structure":
+            nested[member] = _xml_structure(src, sub, done)
+        elif sub.type_name == "list":
+            nested[member] = _xml_structure(src, sub.member, done)
+    src.emit(0, f"def {name}(v, out):")
+    src.emit(1, "get = v.get")
+    for member, sub in shape.members.items():
+        src.emit(1, f"x = get({member!r})")
+        src.emit(1, "if x is not None:")
+        open_, close = f"<{member}>", f"</{member}>"
+        kind = sub.type_name
+        if kind == "structure":
+            src.emit(2, f"out.append({open_!r}); {nested[member]}(x, out); out.append({close!r})")
+        elif kind == "list":
+            src.emit(2, f"out.append({open_!r})")
+            src.emit(2, "for item in x:")
+            src.emit(3, f"out.append('<member>'); {nested[member]}(item, out)")
+            src.emit(3, "out.append('</member>')")
+            src.emit(2, f"out.append({close!r})")
+        elif kind == "timestamp":
+            src.emit(2, f"out.append({open_!r} + iso(x) + {close!r})")
+        elif kind == "boolean":
+            src.emit(
+                2, f"out.append({open_ + 'true' + close!r} if x else {open_ + 'false' + close!r})"
+            )
+        else:
+            value = "x" if kind == "string" else "str(x)"
+            src.emit(2, f"out.append({open_!r} + esc({value}) + {close!r})")
+    src.emit(1, "return None")
+    return name
+
+
+def xml_error(request_id: str, error: dict[str, str]) -> bytes:
+    """IAM's ``ErrorResponse`` for ``{"Type", "Code", "Message"}``."""
+    return (
+        f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{error["Type"]}</Type>'
+        f"<Code>{escape(error['Code'])}</Code><Message>{escape(error['Message'])}</Message>"
+        f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
+    ).encode()
 
 
 def xml_body(operation: str, output_shape: Any, request_id: str, body: dict[str, Any]) -> bytes:
-    """The bytes IAM sends for ``body`` (success: the result members; error: ``{"Error":...}``)."""
-    if "Error" in body and (output_shape is None or "Error" not in output_shape.members):
-        error = body["Error"]
-        return (
-            f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{error["Type"]}</Type>'
-            f"<Code>{str(error['Code']).translate(_ESCAPES)}</Code>"
-            f"<Message>{str(error['Message']).translate(_ESCAPES)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        ).encode()
-    out = [f'<{operation}Response xmlns="{NAMESPACE}">']
-    if output_shape is not None:
-        out.append(f"<{operation}Result>")
-        _xml_value(output_shape, body, out)
-        out.append(f"</{operation}Result>")
-    out.append(f"<ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata>")
-    out.append(f"</{operation}Response>")
-    return "".join(out).encode()
+    """The bytes IAM sends for ``body`` (success: the result members; error: ``{"Error":...}``).
+    Compiles a writer on every call: the engine keeps one per operation instead."""
+    if "Error" in body:
+        return xml_error(request_id, body["Error"])
+    return xml_writer(operation, output_shape)(request_id, body)
 
 
 def xml_headers(request_id: str, now: int, length: int) -> dict[str, str]:
@@ -143,13 +202,17 @@ def xml_headers(request_id: str, now: int, length: int) -> dict[str, str]:
 
 def read_query(form: str | bytes) -> dict[str, str]:
     """The query-protocol form (``Action=...&Version=...&UserName=...``) as a flat dict, the
-    way the engine reads a request. A repeated key keeps its first value, as AWS does."""
-    from urllib.parse import parse_qsl
-
+    way the engine reads a request. A repeated key keeps its first value."""
     text = form.decode("utf-8") if isinstance(form, bytes) else form
     out: dict[str, str] = {}
-    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=False):
-        out.setdefault(key, value)
+    for pair in text.split("&"):
+        if not pair:
+            continue
+        key, _, value = pair.partition("=")
+        if "%" in pair or "+" in pair:  # most pairs need no decoding at all
+            key, value = unquote_plus(key), unquote_plus(value)
+        if key not in out:
+            out[key] = value
     return out
 
 

@@ -8,45 +8,32 @@ parser, modeled-error handling and retry bookkeeping produce what real IAM would
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 import boto3
+import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-NS = "https://iam.amazonaws.com/doc/2010-05-08/"
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, dict):
-        return "".join(f"<{k}>{_value(v)}</{k}>" for k, v in value.items())
-    if isinstance(value, list):
-        return "".join(f"<member>{_value(v)}</member>" for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return escape(str(value))
+from sscstub._wire import xml_error, xml_writer
 
 
 def render(operation: str, parsed: dict[str, Any]) -> tuple[int, bytes, dict[str, str]]:
+    """IAM's bytes for a parsed answer, from sscstub's own writer (the one wire mode and the
+    endpoint send): parity then proves that botocore parses them into what before-call returns."""
     meta = parsed["ResponseMetadata"]
     body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
     if "Error" in body:
-        xml = (
-            f'<ErrorResponse xmlns="{NS}"><Error>{_value(body["Error"])}</Error>'
-            f"<RequestId>{meta['RequestId']}</RequestId></ErrorResponse>"
-        )
+        xml = xml_error(meta["RequestId"], body["Error"])
     else:
-        result = f"<{operation}Result>{_value(body)}</{operation}Result>" if body else ""
-        xml = (
-            f'<{operation}Response xmlns="{NS}">{result}<ResponseMetadata><RequestId>'
-            f"{meta['RequestId']}</RequestId></ResponseMetadata></{operation}Response>"
-        )
-    return meta["HTTPStatusCode"], xml.encode(), dict(meta["HTTPHeaders"])
+        shape = _SERVICE.operation_model(operation).output_shape
+        xml = xml_writer(operation, shape)(meta["RequestId"], body)
+    return meta["HTTPStatusCode"], xml, dict(meta["HTTPHeaders"])
+
+
+_SERVICE = botocore.session.get_session().get_service_model("iam")
 
 
 class _Raw(io.BytesIO):

@@ -100,13 +100,17 @@ def _replay(
     return creds
 
 
+@pytest.mark.parametrize("wire", [False, True], ids=["before-call", "wire"])
 @pytest.mark.parametrize("shared", [True, False], ids=["one-shared-client", "client-per-thread"])
-def test_threads_lose_nothing_and_calls_are_one_consistent_order(shared: bool) -> None:
+def test_threads_lose_nothing_and_calls_are_one_consistent_order(shared: bool, wire: bool) -> None:
     clients = [make_client()] * THREADS if shared else [make_client() for _ in range(THREADS)]
     known: list[str] = []
     start = threading.Barrier(THREADS + 1)
     snapshots: list[tuple[sscstub.Call, ...]] = []
-    with sscstub.mock_ssc(users=["jane", "bob"]) as stub, ThreadPoolExecutor(THREADS + 1) as pool:
+    with (
+        sscstub.mock_ssc(users=["jane", "bob"], wire=wire) as stub,
+        ThreadPoolExecutor(THREADS + 1) as pool,
+    ):
         futures = [pool.submit(_worker, clients[i], i, known, start) for i in range(THREADS)]
 
         def read_while_they_write() -> None:
@@ -142,10 +146,14 @@ def test_threads_lose_nothing_and_calls_are_one_consistent_order(shared: bool) -
     )  # real contention
 
 
-def test_eight_threads_racing_to_create_get_exactly_two_credentials() -> None:
+@pytest.mark.parametrize("wire", [False, True], ids=["before-call", "wire"])
+def test_eight_threads_racing_to_create_get_exactly_two_credentials(wire: bool) -> None:
     clients = [make_client() for _ in range(THREADS)]
     for _ in range(25):
-        with sscstub.mock_ssc(users=["jane"]) as stub, ThreadPoolExecutor(THREADS) as pool:
+        with (
+            sscstub.mock_ssc(users=["jane"], wire=wire) as stub,
+            ThreadPoolExecutor(THREADS) as pool,
+        ):
             start = threading.Barrier(THREADS)
 
             def create(client: Any, start: threading.Barrier = start) -> str:

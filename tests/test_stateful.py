@@ -38,7 +38,8 @@ DAY = 86_400
 PVE = "ParamValidationError"  # raised by botocore's client before anything is sent
 
 OWNER = "<owner of the credential>"
-# A list is what a client without parameter validation may send: IAM reads its text, "['jane']".
+# A list is what a client without parameter validation may send: botocore's query serializer
+# puts `UserName=jane` on the wire (urlencode with doseq), so IAM reads "jane".
 BAD_USERS = ["ghost", "a b", "", "x" * 65, None, ["jane"]]
 USER_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)
 users = st.sampled_from([*USERS, *USERS, *BAD_USERS])
@@ -61,7 +62,10 @@ _clients: dict[str, Any] = {}
 
 def client(kind: str) -> Any:
     if kind not in _clients:
-        _clients[kind] = make_client(parameter_validation=kind == "checked")
+        # One attempt: in wire mode botocore would otherwise retry an injected fault away.
+        _clients[kind] = make_client(
+            parameter_validation=kind == "checked", retries={"total_max_attempts": 1}
+        )
     return _clients[kind]
 
 
@@ -123,6 +127,7 @@ class Reference:
     def expect(self, op: str, kind: str, p: dict[str, Any], now: int) -> str | None:
         if kind == "checked" and self.client_rejects(op, p):
             return PVE
+        p = {k: v[0] if isinstance(v, list) else v for k, v in p.items() if v != []}
         if self.faults[op]:
             return self.faults[op].pop(0)
         if self.server_rejects(p):
@@ -165,6 +170,7 @@ class Reference:
 
 class CredentialMachine(RuleBasedStateMachine):
     ids = Bundle("ids")
+    wire = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -172,7 +178,7 @@ class CredentialMachine(RuleBasedStateMachine):
         self.gone: dict[str, Cred] = {}
         self.traveller = time_machine.travel(START, tick=False)
         self.clock = self.traveller.start()
-        self.stub = sscstub.mock_ssc(users=USERS).start()
+        self.stub = sscstub.mock_ssc(users=USERS, wire=self.wire).start()
 
     def teardown(self) -> None:
         self.stub.stop()
@@ -210,6 +216,8 @@ class CredentialMachine(RuleBasedStateMachine):
     @rule(target=ids, kind=clients, user=users, service=services, age=ages)
     def create(self, kind: str, user: str | None, service: str, age: int | None) -> Any:
         params = {"UserName": user, "ServiceName": service, "CredentialAgeDays": age}
+        if isinstance(user, list):  # what reaches IAM (see BAD_USERS)
+            user = user[0]
         login = self.ref.login_for(user or "", service)
         response = self.call("Create", kind, params)
         if response is None:
@@ -294,6 +302,8 @@ class CredentialMachine(RuleBasedStateMachine):
         response = self.call("List", kind, params)
         if response is None:
             return
+        if isinstance(user, list):  # what reached IAM (see BAD_USERS)
+            user = user[0]
         now = self.now
         expected = [
             c
@@ -360,3 +370,19 @@ CredentialMachine.TestCase.settings = settings(
 TestSimulation = pytest.mark.filterwarnings("error", "ignore:Boto3 will no longer support")(
     CredentialMachine.TestCase
 )
+
+
+class WireCredentialMachine(CredentialMachine):
+    """The same machine in wire mode: the same reference, so both modes answer alike, for the
+    validating client and for the raw one (parameter_validation=False)."""
+
+    wire = True
+
+
+WireCredentialMachine.TestCase.settings = settings(
+    CredentialMachine.TestCase.settings,
+    max_examples=int(os.environ.get("SSCSTUB_HYPOTHESIS_EXAMPLES", "100")),
+)
+TestSimulationOnTheWire = pytest.mark.filterwarnings(
+    "error", "ignore:Boto3 will no longer support"
+)(WireCredentialMachine.TestCase)
