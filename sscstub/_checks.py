@@ -23,7 +23,7 @@ from typing import Any, Callable
 from botocore.model import ListShape, Shape, StructureShape
 
 OutputCheck = Callable[[Any], "tuple[str, str] | None"]
-InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]]"]
+InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]] | tuple[None, None]"]
 
 REMEMBERED = 4096  # values remembered per member; the set starts over when full
 
@@ -233,6 +233,10 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
     It reads what goes on the wire, so clients with ``parameter_validation=False`` get IAM's
     answers; a value that does not parse is kept as it is, and a problem reports it. Members in
     ``custom_pattern`` skip the pattern check: IAM checks them later with its own text.
+
+    A value that is neither str nor int (a raw client's None, bool, list or dict) is not what
+    the wire carries: the reader then returns ``(None, None)``, and the caller reads again from
+    the form botocore would send (`_wire.read_query` of `_botocore_internals.wire_form`).
     """
     src = Source()
     src.emit(0, "def read(b):")
@@ -243,6 +247,7 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
         parse = _member_reader(sub, camel, member in custom_pattern)
         src.emit(1, f"x = b.get({member!r})")
         src.emit(1, "if x is None:")
+        src.emit(2, f"if {member!r} in b: return None, None  # None itself: the wire says 'None'")
         if member in shape.required_members:
             message = f"Value null at '{camel}' failed to satisfy constraint: {_NOT_NULL}"
             src.emit(2, f"out = [*out, {message!r}]")
@@ -255,6 +260,7 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
         else:
             full = parse
         src.emit(1, "else:")
+        src.emit(2, "if type(x) is not str and type(x) is not int: return None, None")
         src.emit(2, f"x, problems = {src.const(full)}(x)")
         src.emit(2, f"p[{member!r}] = x")
         src.emit(2, "if problems: out = [*out, *problems]")

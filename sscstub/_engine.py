@@ -135,12 +135,9 @@ class Engine:
     ) -> tuple[AWSResponse, dict[str, Any]] | None:
         """Answer one botocore call at ``before-call``; ``model`` is its OperationModel, whose
         ServiceModel the checks and the answer follow."""
-        body = request["body"]
-        for value in body.values():
-            if type(value) is not str and type(value) is not int:  # noqa: E721 (exact types)
-                body = read_query(wire_form(body))  # what a raw client puts on the wire
-                break
-        answer = self.handle(operation, body, iam(None if model is None else model.service_model))
+        answer = self.handle(
+            operation, request["body"], iam(None if model is None else model.service_model)
+        )
         if answer is None:
             return None
         status, request_id, now, body, retryable = answer
@@ -193,6 +190,9 @@ class Engine:
                 raise UnsimulatedOperationError(operation)
             return None
         params, problems = spec.read(query)
+        if params is None:  # a raw client's odd value: read what botocore puts on the wire
+            params, problems = spec.read(read_query(wire_form(query)))
+            assert params is not None  # the wire form holds only strings
         now = int(time.time())  # read once: freezegun's clock is slow
         error: AwsError | None = None
         with self._lock:
