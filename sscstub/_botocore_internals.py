@@ -13,7 +13,7 @@ if it is not imported yet, a one-shot import hook appends the dispatcher as soon
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable
@@ -45,7 +45,7 @@ def existing_emitters() -> list[Any]:
     return [o for o in gc.get_objects() if isinstance(o, emitter_class)]
 
 
-def wire_form(body: dict[str, Any]) -> str:
+def wire_form(body: Mapping[str, Any]) -> str:
     """The form botocore sends for a query-protocol body dict (``AWSRequestPreparer``:
     ``urlencode(body, doseq=True)``): a list becomes repeated keys, None the text "None"."""
     from botocore.compat import urlencode
