@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
+.PHONY: example test lint typecheck unit unit-clients clients unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 example: $(BIN)/.installed
 	$(BIN)/python examples/rotation_report.py
 
-test: lint typecheck unit unit-oldest unit-oldest-botocore unit-aio examples bench-quick
+test: lint typecheck unit unit-clients unit-oldest unit-oldest-botocore unit-aio examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -27,7 +27,14 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy --strict sscstub tests/typing/user_code.py
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 2 -p xdist -p randomly
+	$(BIN)/python -m pytest -n 2 -p xdist -p randomly --ignore=tests/clients
+
+# The real clients (AWS CLI v2 and v1, the JavaScript SDK, R's paws, curl) against the endpoint;
+# the summary line says which ran.
+clients:
+	bash .ci/install-clients
+unit-clients: $(BIN)/.installed clients
+	$(BIN)/python -m pytest -p no:randomly -q -rs tests/clients
 
 # The suite again on the oldest Python the package declares (3.9), in its own venv, when that
 # interpreter is on the machine (pyenv puts it there on this project's CI machines).
@@ -40,7 +47,7 @@ else
 	test -x .venv39/bin/python || $(OLDEST) -m venv .venv39
 	.venv39/bin/python -m pip install --quiet --upgrade pip
 	.venv39/bin/python -m pip install --quiet -e . --group test
-	.venv39/bin/python -m pytest -n 2 -p xdist -q -W "ignore:Boto3 will no longer support"
+	.venv39/bin/python -m pytest -n 2 -p xdist -q -W "ignore:Boto3 will no longer support" --ignore=tests/clients
 endif
 
 # The oldest botocore pyproject.toml admits (its model predates API keys and List paging), in
@@ -71,14 +78,16 @@ unit-aio: .venv-aiobotocore/.installed .venv-aioboto3/.installed
 	.venv-aiobotocore/bin/python $(AIO_TEST)
 	SSCSTUB_EXPECT_AIOBOTO3=1 .venv-aioboto3/bin/python $(AIO_TEST)
 
-examples: $(BIN)/.installed
+examples: $(BIN)/.installed clients
 	$(BIN)/python examples/run_all.py
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py
+	cd benchmarks && ../$(BIN)/python bench_endpoint.py
 
 bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
+	cd benchmarks && ../$(BIN)/python bench_endpoint.py --quick
 
 clean:
 	rm -rf $(VENV) .venv39 .venv-* .pytest_cache .mypy_cache .ruff_cache

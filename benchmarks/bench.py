@@ -705,8 +705,8 @@ def targets_table(measured: dict[str, float]) -> str:
     for key, target in TARGETS.items():
         value = measured.get(key)
         shown = "not measured" if value is None else f"{value:.2f} {target.unit}"
-        met = "" if value is None else ("met" if value <= target.bound else "**missed**")
-        rows.append((key, target.what, f"<= {target.bound:g} {target.unit}", shown, met))
+        met = "" if value is None else ("met" if target.met(value) else "**missed**")
+        rows.append((key, target.what, f"{target.sign} {target.bound:g} {target.unit}", shown, met))
     return markdown(("target", "figure", "bound", "measured", ""), rows)
 
 

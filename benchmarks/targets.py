@@ -8,12 +8,20 @@ from typing import NamedTuple
 
 class Target(NamedTuple):
     what: str
-    bound: float  # the measured figure must be <= this (ratios and milliseconds alike)
+    bound: float  # the measured figure must be <= this (or >= with at_least)
     unit: str
+    at_least: bool = False
 
     def row(self, key: str) -> str:
         """The row docs/performance.md shows for this target."""
-        return f"| {key} | {self.what} | <= {self.bound:g} {self.unit} |"
+        return f"| {key} | {self.what} | {self.sign} {self.bound:g} {self.unit} |"
+
+    @property
+    def sign(self) -> str:
+        return ">=" if self.at_least else "<="
+
+    def met(self, value: float) -> bool:
+        return value >= self.bound if self.at_least else value <= self.bound
 
 
 TARGETS: dict[str, Target] = {
@@ -23,4 +31,17 @@ TARGETS: dict[str, Target] = {
     "import": Target("`import sscstub` on top of botocore", 15.0, "ms"),
     "memory": Target("memory per stored credential", 1024.0, "B"),
     "freezegun": Target("per call with freezegun active / inactive, median", 1.5, "x"),
+}
+
+
+#: The local endpoint's targets (benchmarks/bench_endpoint.py); ratios against the zero-work
+#: endpoint under the same load generator, or against moto's server.
+ENDPOINT_TARGETS: dict[str, Target] = {
+    "endpoint-lean-8": Target("requests/s, lean client, 8 clients / zero-work", 0.85, "x", True),
+    "endpoint-vs-moto": Target("requests/s, lean client, 8 clients / moto's server", 10, "x", True),
+    "endpoint-boto3-1": Target("requests/s, boto3, 1 client / zero-work", 0.9, "x", True),
+    "endpoint-boto3-8": Target("requests/s, boto3, 8 clients / zero-work", 0.9, "x", True),
+    "endpoint-p99": Target("p99 latency, boto3, 8 clients / zero-work", 1.2, "x"),
+    "endpoint-startup": Target("start to first answered request / zero-work", 3, "x"),
+    "endpoint-state": Target("requests/s, lean, 8 clients, --state on / off", 0.5, "x", True),
 }

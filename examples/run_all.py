@@ -6,6 +6,7 @@ example is that file, verbatim (every Python block must name one).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -18,8 +19,8 @@ ROOT = HERE.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # A code block names the example it shows on its first line: `# examples/x.py` for Python,
 # `# examples/x.sh` for shell. Other blocks (`sh` without a name: set-up commands) are free text.
-BLOCK = re.compile(r"```(python|sh)\n(.*?)```", re.S)
-NAMED = re.compile(r"# (examples/[\w.-]+\.(?:py|sh))")
+BLOCK = re.compile(r"```(python|sh|js|r)\n(.*?)```", re.S)
+NAMED = re.compile(r"(?:#|//) (examples/[\w.-]+\.(?:py|sh|cjs|R))")
 
 
 def doc_blocks_match_examples() -> list[str]:
@@ -55,13 +56,17 @@ def main() -> int:
     problems = doc_blocks_match_examples()
     paths = [p for p in sorted([*HERE.glob("*.py"), *HERE.glob("*.sh")]) if p.name != "run_all.py"]
     for path in paths:
+        env: dict[str, str] = {}
         if path.name.startswith("test_"):
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
-        elif path.suffix == ".sh":
+        elif path.suffix == ".sh":  # with the venv's console scripts (sscstub) on PATH
             cmd = ["bash", "-euo", "pipefail", str(path)]
+            env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
         else:
             cmd = [sys.executable, str(path)]
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env or None
+        )
         status = "ok" if done.returncode == 0 else f"FAILED ({done.returncode})"
         print(f"{path.relative_to(ROOT)}: {status}")
         if done.returncode:

@@ -15,8 +15,10 @@ from ._errors import SscStubError, UnsimulatedOperationError
 from ._stub import SSCStub, mock_ssc, stop_all
 
 if TYPE_CHECKING:
+    from ._durable import Snapshot
     from ._operations import DEFAULT_SERVICES
     from ._options import Options
+    from ._server import Server, serve
     from ._store import Call, Credential
 
 __version__ = "0.1.0"
@@ -26,10 +28,13 @@ __all__ = [
     "Credential",
     "Options",
     "SSCStub",
+    "Server",
+    "Snapshot",
     "SscStubError",
     "UnsimulatedOperationError",
     "__version__",
     "mock_ssc",
+    "serve",
     "stop_all",
 ]
 
@@ -43,6 +48,9 @@ _LAZY = {
     "Credential": "._store",
     "DEFAULT_SERVICES": "._operations",
     "Options": "._options",
+    "Server": "._server",
+    "Snapshot": "._durable",
+    "serve": "._server",
 }
 
 

@@ -14,7 +14,8 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
@@ -22,6 +23,7 @@ from botocore.awsrequest import AWSResponse
 
 from . import _secrets
 from ._botocore_internals import wire_form, wire_response
+from ._durable import Durable, Snapshot, snapshot_of, store_from
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, iam
 from ._operations import OPERATIONS, IamState
@@ -55,7 +57,7 @@ class StaleCallError(SscStubError):
             " restarted) before the call could be served, so it was refused rather than served"
             " from the wrong state.",
             "Stop a stub only after the calls made through it have returned (join threads first).",
-            "three-ways-to-use-it",
+            "ways-to-use-it",
         )
 
 
@@ -76,6 +78,7 @@ class Engine:
         "_state",
         "_users",
         "account_id",
+        "durable",
         "generation",
         "options",
         "owner",
@@ -96,15 +99,37 @@ class Engine:
         self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
+        self.durable = None if options.state is None else Durable(options.state, account_id)
         self.generation = 0  # a new one at every reset and stop: calls from an older are stale
         self.owner: weakref.ref[Any] | None = None  # the SSCStub, while it is active
         self.started_at = ""
-        self.reset()
+        if self.durable is None:
+            self.reset()  # durable state is the file's, kept across engines and processes
         _engines.add(self)
 
-    def reset(self) -> None:
-        """Forget every credential, call and fault: the state a fresh activation starts from."""
+    def activate(self) -> None:
+        """What every activation starts from: no calls or faults, and fresh state, except that
+        durable state is the file's (it persists across activations and processes)."""
+        if self.durable is None:
+            self.reset()
+            return
         with self._lock:
+            self._calls = []
+            self._faults = {}
+            self._request_ids = []
+            self.generation += 1
+
+    def reset(self) -> None:
+        """Forget every credential, call and fault (with durable state, the file's too)."""
+        with self._lock:
+            durable = self.durable
+            if durable is not None:
+                durable.begin(True)
+                try:
+                    durable.replace(self._users, ())
+                    durable.commit(Store())
+                finally:
+                    durable.abort()  # the store is read back from the file at the next call
             self._state.store = Store(self._users)
             self._state.entropy = _secrets.Entropy(self.options.seed)
             self._calls = []
@@ -198,40 +223,86 @@ class Engine:
         with self._lock:
             if generation != self.generation:
                 raise StaleCallError()
-            ids = self._request_ids
-            request_id = ids.pop() if ids else self._more_request_ids()
+            durable = self.durable
+            if durable is not None:
+                self._begin(durable)
             try:
-                fault = self._take_fault(operation) if self._faults else None
-                if fault is not None:
-                    raise AwsError(fault.spec.code, fault.message)
-                if problems:
-                    count = len(problems)
-                    raise AwsError(
-                        "ValidationError",
-                        f"{count} validation error{'s' if count > 1 else ''} detected: "
-                        + "; ".join(problems),
-                    )
-                body, change = OPERATIONS[operation](self._state, params, now, stamper())
-            except AwsError as exc:
-                error = exc
-            if error is None:
-                if spec.trim is not None:
-                    body = spec.trim(body)
-                broken = spec.find_problem(body)
-                if broken is not None:  # a bug in sscstub: nothing changes, nothing is logged
-                    raise ModelViolation(broken[0] or "<root>", broken[1])
+                ids = self._request_ids
+                request_id = ids.pop() if ids else self._more_request_ids()
                 try:
-                    if change is not None:
-                        change()
-                finally:  # the call is logged once its change began, whatever interrupts it
-                    self._calls.append((operation, params, None, request_id))
-                return 200, request_id, now, body, False
-            self._calls.append((operation, params, error.code, request_id))
+                    fault = self._take_fault(operation) if self._faults else None
+                    if fault is not None:
+                        raise AwsError(fault.spec.code, fault.message)
+                    if problems:
+                        count = len(problems)
+                        raise AwsError(
+                            "ValidationError",
+                            f"{count} validation error{'s' if count > 1 else ''} detected: "
+                            + "; ".join(problems),
+                        )
+                    body, change = OPERATIONS[operation](self._state, params, now, stamper())
+                except AwsError as exc:
+                    error = exc
+                if error is None:
+                    if spec.trim is not None:
+                        body = spec.trim(body)
+                    broken = spec.find_problem(body)
+                    if broken is not None:  # a bug in sscstub: nothing changes or is logged
+                        raise ModelViolation(broken[0] or "<root>", broken[1])
+                    try:
+                        if change is not None:
+                            change()
+                            if durable is not None:  # committed before the answer is sent
+                                durable.commit(self._state.store)
+                    finally:  # the call is logged once its change began, whatever interrupts
+                        self._calls.append((operation, params, None, request_id))
+                    return 200, request_id, now, body, False
+                self._calls.append((operation, params, error.code, request_id))
+            except BaseException:
+                if durable is not None:
+                    durable.abort()
+                raise
+            finally:
+                if durable is not None:
+                    durable.end()
         err = iam_model.errors.get(error.code) or ErrorSpec(
             error.code, 400, "Sender", error.message
         )
         body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
         return err.status, request_id, now, body, err.retryable
+
+    # --- durable state --------------------------------------------------------------------------
+
+    def _begin(self, durable: Durable, write: bool = True) -> None:
+        """Open a transaction and make the store in memory the file's (under the lock)."""
+        durable.begin(write)
+        try:
+            store = durable.fresh(self._users)
+        except BaseException:
+            durable.abort()
+            raise
+        if store is not None:
+            self._state.store = store
+
+    @contextmanager
+    def _synced(self, write: bool = False) -> Iterator[Store]:
+        """The lock, and with durable state a transaction over the file's current store;
+        a change made inside is committed on a clean exit."""
+        with self._lock:
+            durable = self.durable
+            if durable is None:
+                yield self._state.store
+                return
+            self._begin(durable, write)
+            try:
+                yield self._state.store
+                if write:
+                    durable.commit(self._state.store)
+            except BaseException:
+                durable.abort()
+                raise
+            finally:
+                durable.end()
 
     def _more_request_ids(self) -> str:
         """Request ids are made 64 at a time: one pass over pooled bytes, cheaper than 64."""
@@ -307,17 +378,40 @@ class Engine:
 
     def credentials(self) -> tuple[Credential, ...]:
         now = int(time.time())
-        with self._lock:  # what can change (status) is read here; the rest never changes
-            records = [(r, r.status) for r in self._state.store.records()]
+        with self._synced() as store:  # what can change (status) is read here
+            records = [(r, r.status) for r in store.records()]
         return tuple(r.to_credential(now, status) for r, status in records)
 
-    def users(self) -> frozenset[str]:
+    def snapshot(self) -> Snapshot:
+        with self._synced() as store:
+            return snapshot_of(self.account_id, store)
+
+    def restore(self, snapshot: Snapshot) -> None:
+        if not isinstance(snapshot, Snapshot) or snapshot.account_id != self.account_id:
+            raise SscStubError(
+                f"restore() got {snapshot!r}, which is not a snapshot of account"
+                f" {self.account_id}.",
+                "Pass what snapshot() returned, from a stub of the same account_id.",
+                "the-test-api",
+            )
         with self._lock:
-            return frozenset(self._state.store.users.values())
+            durable = self.durable
+            if durable is not None:
+                durable.begin(True)
+                try:
+                    durable.replace(snapshot.users, snapshot.rows)
+                    durable.commit(Store())
+                finally:
+                    durable.abort()  # read back from the file at the next call
+            self._state.store = store_from(snapshot.users, snapshot.rows)
+
+    def users(self) -> frozenset[str]:
+        with self._synced() as store:
+            return frozenset(store.users.values())
 
     def add_user(self, name: str) -> None:
-        with self._lock:
-            users = self._state.store.users
+        with self._synced(write=True) as store:
+            users = store.users
             existing = users.get(name.lower())
             if existing is not None and existing != name:
                 raise SscStubError(
@@ -326,12 +420,11 @@ class Engine:
                     f"Use {existing!r}, or a name that differs in more than case.",
                     "the-test-api",
                 )
-            users[name.lower()] = name
+            store.add_user(name)
 
     def remove_user(self, name: str) -> None:
         """Delete a user as IAM's DeleteUser would: refused while it has credentials."""
-        with self._lock:
-            store = self._state.store
+        with self._synced(write=True) as store:
             found = store.user(name)
             if found is None:
                 raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
@@ -339,7 +432,7 @@ class Engine:
                 raise AwsError(
                     "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
                 )
-            del store.users[found.lower()]
+            store.remove_user(found)
 
     def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential."""

@@ -189,6 +189,7 @@ def reset_credential(
 
     def apply() -> None:
         record.secret = digest
+        sim.store.touch(record)
 
     return body, apply
 
@@ -207,6 +208,7 @@ def update_credential(
 
     def apply() -> None:
         record.status = status
+        sim.store.touch(record)
 
     return {}, apply
 

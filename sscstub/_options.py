@@ -7,10 +7,29 @@ checks that the two agree).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from typing_extensions import TypedDict
+
+    class StubOptions(TypedDict, total=False):
+        """`SSCStub`'s keyword options, for ``**options`` elsewhere (a test holds it to them)."""
+
+        users: Iterable[str]
+        account_id: str
+        caller: str | None
+        strict: bool
+        seed: Seed | None
+        services: Mapping[str, str] | None
+        wire: bool
+        state: str | os.PathLike[str] | None
+
 
 from ._errors import SscStubError
 from ._operations import DEFAULT_SERVICES, valid_user_name
@@ -30,6 +49,7 @@ class Options:
     seed: Seed | None = None
     services: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SERVICES)
     wire: bool = False
+    state: str | None = None
 
     def __post_init__(self) -> None:
         users: Any = self.users
@@ -79,6 +99,15 @@ class Options:
         object.__setattr__(self, "services", MappingProxyType(services))
         object.__setattr__(self, "strict", bool(self.strict))
         object.__setattr__(self, "wire", bool(self.wire))
+        state: Any = self.state
+        if state is not None:
+            if not isinstance(state, (str, os.PathLike)):
+                raise SscStubError(
+                    f"state={state!r} is not a path.",
+                    'Pass the path of a SQLite file, e.g. state="ssc-state.db".',
+                    "options",
+                )
+            object.__setattr__(self, "state", os.fspath(state))
 
     @classmethod
     def names(cls) -> tuple[str, ...]:

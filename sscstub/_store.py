@@ -192,7 +192,7 @@ class Store:
     """Users and credentials, indexed by id, by user and in creation order (overall and per
     service)."""
 
-    __slots__ = ("_by_id", "_by_login", "_by_user", "_order", "_seq", "users")
+    __slots__ = ("_by_id", "_by_login", "_by_user", "_order", "_seq", "journal", "users")
 
     def __init__(self, users: Iterator[str] | tuple[str, ...] = ()) -> None:
         # IAM user names are not distinguished by case: the key is the lowercased name, the
@@ -203,9 +203,27 @@ class Store:
         self._by_user: dict[str, list[Record]] = {}
         self._order: dict[str | None, OrderedIndex] = {None: OrderedIndex()}
         self._seq = 0
+        # With durable state, every change is also noted here, for the engine to write out:
+        # ("put", record), ("delete", id), ("user", name), ("unuser", name).
+        self.journal: list[tuple[str, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self._by_id)
+
+    def touch(self, record: Record) -> None:
+        """Note that ``record`` changed (its status or secret)."""
+        if self.journal is not None:
+            self.journal.append(("put", record))
+
+    def add_user(self, name: str) -> None:
+        self.users[name.lower()] = name
+        if self.journal is not None:
+            self.journal.append(("user", name))
+
+    def remove_user(self, name: str) -> None:
+        del self.users[name.lower()]
+        if self.journal is not None:
+            self.journal.append(("unuser", name))
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -229,6 +247,9 @@ class Store:
         return self._by_login.get((service_name, login))
 
     def add(self, record: Record) -> None:
+        if self.journal is not None:
+            self.journal.append(("put", record))
+        self._seq = max(self._seq, record.seq)
         self._by_id[record.id] = record
         self._by_login[record.service_name, record.login] = record
         self._by_user.setdefault(record.user_name, []).append(record)
@@ -236,6 +257,8 @@ class Store:
         self._order.setdefault(record.service_name, OrderedIndex()).append(record)
 
     def remove(self, record: Record) -> None:
+        if self.journal is not None:
+            self.journal.append(("delete", record.id))
         del self._by_id[record.id]
         del self._by_login[record.service_name, record.login]
         mine = self._by_user[record.user_name]

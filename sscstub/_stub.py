@@ -18,6 +18,7 @@ from ._errors import AwsError, SscStubError
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
 
+    from ._durable import Snapshot
     from ._engine import Engine
     from ._secrets import Seed
     from ._store import Call, Credential
@@ -56,6 +57,9 @@ class SSCStub:
     :param wire: answer at ``before-send`` with IAM's XML, so botocore's parser, retries and
         ``after-call`` handlers run as against AWS (slower; the default answers at
         ``before-call``).
+    :param state: a SQLite file to keep the state in (users, credentials, secret digests): it
+        survives restarts and may be shared by several processes (`sscstub serve --state`, the
+        AWS CLI plugin). Without it, the state lives in memory.
 
     The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
@@ -70,6 +74,7 @@ class SSCStub:
         seed: Seed | None = None,
         services: Mapping[str, str] | None = None,
         wire: bool = False,
+        state: str | os.PathLike[str] | None = None,
     ) -> None:
         # Imported here, not at the top, for import cost: the engine pulls in botocore.awsrequest
         # and the model compiler, the options `dataclasses` (and so `inspect`), and
@@ -86,10 +91,12 @@ class SSCStub:
             seed=seed,
             services=DEFAULT_SERVICES if services is None else services,
             wire=wire,
+            state=state,  # type: ignore[arg-type]  # Options checks it and makes it a str
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
         self._pending: list[Callable[[], None]] = []  # setup made while inactive
+        self._serving = False  # behind an endpoint: never activated, setup applies at once
         self._installed: list[_hooks.Emitter] = []
         self._id = f"sscstub-{id(self):x}"
 
@@ -123,10 +130,10 @@ class SSCStub:
                     "Stubs do not nest: exit the active one first, or share one stub (for example"
                     " through the ssc_stub fixture) instead of activating a second;"
                     " sscstub.stop_all() stops a stub that was started and never stopped.",
-                    "three-ways-to-use-it",
+                    "ways-to-use-it",
                 )
             engine = self._engine
-            engine.reset()
+            engine.activate()
             for setup in self._pending:
                 setup()
             self._pending.clear()
@@ -207,7 +214,7 @@ class SSCStub:
             raise SscStubError(
                 f"mock_ssc() cannot decorate {func!r}.",
                 "Decorate a function, an async function or a class, or use `with mock_ssc():`.",
-                "three-ways-to-use-it",
+                "ways-to-use-it",
             )
         if inspect.iscoroutinefunction(func):
 
@@ -349,6 +356,16 @@ class SSCStub:
         self._engine.check_fault(operation, code, times)  # misuse fails now, not at start()
         self._setup(lambda: self._engine.inject(operation, code, message, times))
 
+    def snapshot(self) -> Snapshot:
+        """The users and credentials now (secret digests included; not the call log), for
+        `restore`: build a slow fixture's state once, restore it in each test."""
+        return self._engine.snapshot()
+
+    def restore(self, snapshot: Snapshot) -> None:
+        """Bring back exactly the users and credentials of ``snapshot``; the current secrets
+        then authenticate again. Calls and injected errors are left as they are."""
+        self._engine.restore(snapshot)
+
     def reset(self) -> None:
         """Forget all credentials, calls and injected errors; keep the configured users."""
         self._pending.clear()
@@ -356,7 +373,7 @@ class SSCStub:
 
     def _setup(self, change: Callable[[], None]) -> None:
         change()
-        if not self.active:  # start() begins from fresh state: this setup goes with it
+        if not self.active and not self._serving:  # start() begins afresh: keep it for then
             self._pending.append(change)
 
 

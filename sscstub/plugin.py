@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import SSCStub, SscStubError, _hooks, stop_all
+
+if TYPE_CHECKING:
+    from ._server import Server
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,18 +39,23 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
                 " it; sscstub stopped it now.",
                 "Use `with mock_ssc(...)`, the decorator or the ssc_stub fixture, or call"
                 " stop() in a finally block.",
-                "three-ways-to-use-it",
+                "ways-to-use-it",
             )
+
+
+def marker_options(node: Any) -> dict[str, Any]:
+    """The node's ``ssc_stub`` markers' options; the nearest marker wins."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers("ssc_stub"))):
+        if marker.args:
+            raise TypeError("@pytest.mark.ssc_stub takes keyword options only, e.g. users=['jane']")
+        options.update(marker.kwargs)
+    return options
 
 
 def active_stub(node: Any) -> Iterator[SSCStub]:
     """The fixture's body: an active stub configured by the node's ``ssc_stub`` markers."""
-    options: dict[str, Any] = {}
-    for marker in reversed(list(node.iter_markers("ssc_stub"))):  # the nearest marker wins
-        if marker.args:
-            raise TypeError("@pytest.mark.ssc_stub takes keyword options only, e.g. users=['jane']")
-        options.update(marker.kwargs)
-    with SSCStub(**options) as stub:
+    with SSCStub(**marker_options(node)) as stub:
         yield stub
 
 
@@ -55,3 +63,13 @@ def active_stub(node: Any) -> Iterator[SSCStub]:
 def ssc_stub(request: pytest.FixtureRequest) -> Iterator[SSCStub]:
     """An active `SSCStub`, fresh for each test, configured by ``@pytest.mark.ssc_stub(...)``."""
     yield from active_stub(request.node)
+
+
+@pytest.fixture
+def ssc_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """A local IAM endpoint (`sscstub.serve`) on a free loopback port, fresh for each test and
+    configured by ``@pytest.mark.ssc_stub(...)``; clients take ``ssc_server.url``."""
+    from . import serve
+
+    with serve(**marker_options(request.node)) as server:
+        yield server

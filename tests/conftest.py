@@ -5,6 +5,7 @@ import socket
 import tempfile
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import hypothesis.configuration
@@ -37,19 +38,38 @@ def _isolated_aws(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+def _is_loopback(address: object) -> bool:
+    host = address[0] if isinstance(address, tuple) else address
+    return isinstance(host, (str, bytes)) and (
+        host.decode() if isinstance(host, bytes) else host
+    ).startswith(LOOPBACK)
+
+
 @pytest.fixture(autouse=True)
 def socket_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object, ...]]]:
-    """Every test runs with the network cut: any attempt fails the test, even if swallowed."""
+    """Every test runs with the network cut but for loopback (sscstub's own endpoint): any
+    other attempt fails the test, even if swallowed."""
     attempts: list[tuple[object, ...]] = []
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+    real_create, real_getaddrinfo = socket.create_connection, socket.getaddrinfo
 
-    def refuse(*args: object, **kwargs: object) -> None:
-        attempts.append(args)
-        raise ConnectionRefusedError(f"sscstub tests must not use the network: {args!r}")
+    def guarded(real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            target = args[1] if real in (real_connect, real_connect_ex) else args[0]
+            if _is_loopback(target):
+                return real(*args, **kwargs)
+            attempts.append(args)
+            raise ConnectionRefusedError(f"sscstub tests must not use the network: {args!r}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+        return call
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+    monkeypatch.setattr(socket, "create_connection", guarded(real_create))
+    monkeypatch.setattr(socket, "getaddrinfo", guarded(real_getaddrinfo))
     yield attempts
     assert attempts == [], "a test tried to open a network connection"
 
@@ -116,3 +136,15 @@ def sscstub_handlers(emitter: object) -> list[object]:
         for h in handler_snapshot(emitter)[0]
         if getattr(h, "__module__", "").startswith("sscstub")
     ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say which real clients (tests/clients) ran, and why any did not."""
+    import sys
+
+    module = sys.modules.get("test_real_clients")
+    ran = getattr(module, "RAN", None)
+    if ran:
+        terminalreporter.write_line(
+            "real clients: " + ", ".join(f"{name} {how}" for name, how in sorted(ran.items()))
+        )

@@ -1,0 +1,277 @@
+"""The local endpoint's benchmark: sscstub serve against moto's server and a zero-work endpoint.
+
+    python benchmarks/bench_endpoint.py            # the full run behind docs/performance.md
+    python benchmarks/bench_endpoint.py --quick    # short runs: proves the script works
+
+Each server runs in its own process, and the same load generators hit each in turn: boto3
+clients (what users run: signing, serialising and parsing dominate) and a lean keep-alive HTTP
+client (pre-encoded requests, which shows the server's own cost). A load is Create+Delete pairs
+(moto lacks these operations: it gets CreateAccessKey/DeleteAccessKey, its closest), from 1 or 8
+client processes. The zero-work endpoint is a few lines of asyncio answering fixed bytes: the
+ceiling the load generator can reach. Figures are medians over rounds that take turns; every
+ratio divides by a figure measured in the same run. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from targets import ENDPOINT_TARGETS
+
+CREDS = "AWS4-HMAC-SHA256 Credential=t/20261125/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
+CC = "codecommit.amazonaws.com"
+
+ZERO_WORK = r"""
+import asyncio, socket, sys
+CREATE = open(sys.argv[2], "rb").read()
+DELETE = (b'<DeleteServiceSpecificCredentialResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
+          b'<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteServiceSpecificCredentialResponse>')
+def reply(body):
+    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: r\r\nContent-Length: "
+            + str(len(body)).encode() + b"\r\n\r\n" + body)
+async def serve(reader, writer):
+    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    while True:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")), 0)
+        body = await reader.readexactly(length)
+        writer.write(reply(DELETE if b"Delete" in body else CREATE))
+async def main():
+    server = await asyncio.start_server(lambda r, w: serve(r, w), "127.0.0.1", int(sys.argv[1]))
+    print("ready", flush=True)
+    async with server:
+        await server.serve_forever()
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    pass
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(port: int, deadline: float = 30.0) -> float:
+    """Seconds until the port answers an HTTP request."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request(
+                "GET",
+                "/?Action=ListServiceSpecificCredentials&UserName=u0",
+                headers={"Authorization": CREDS},
+            )
+            conn.getresponse().read()
+            conn.close()
+            return time.perf_counter() - start
+        except OSError:
+            time.sleep(0.005)
+    raise RuntimeError(f"nothing answered on port {port}")
+
+
+def start(kind: str, tmp: str, state: bool = False) -> tuple[subprocess.Popen[bytes], int, float]:
+    port = free_port()
+    users = ",".join(f"u{i}" for i in range(8))
+    if kind == "sscstub":
+        argv = [sys.executable, "-m", "sscstub", "serve", "--port", str(port), "--users", users]
+        if state:
+            argv += ["--state", os.path.join(tmp, f"state-{port}.db")]
+    elif kind == "moto":
+        argv = [sys.executable, "-m", "moto.server", "-p", str(port)]
+    else:
+        argv = [sys.executable, "-c", ZERO_WORK, str(port), os.path.join(tmp, "create.xml")]
+    began = time.perf_counter()
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port)
+    startup = time.perf_counter() - began
+    if kind == "moto":  # moto needs the users the access keys belong to
+        client = boto3_client(port)
+        for i in range(8):
+            client.create_user(UserName=f"u{i}")
+    return process, port, startup
+
+
+def boto3_client(port: int) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
+
+
+def _worker(args: tuple[str, str, int, int, float]) -> tuple[int, list[float]]:
+    kind, client_kind, port, index, seconds = args
+    user = f"u{index}"
+    latencies: list[float] = []
+    if client_kind == "boto3":
+        iam = boto3_client(port)
+        deadline = time.perf_counter() + seconds
+        warm = True  # the first pair (the client's lazy loading) is not timed
+        while warm or time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            if kind == "moto":
+                key = iam.create_access_key(UserName=user)["AccessKey"]["AccessKeyId"]
+                t1 = time.perf_counter()
+                iam.delete_access_key(UserName=user, AccessKeyId=key)
+            else:
+                made = iam.create_service_specific_credential(UserName=user, ServiceName=CC)
+                cid = made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+                t1 = time.perf_counter()
+                iam.delete_service_specific_credential(
+                    UserName=user, ServiceSpecificCredentialId=cid
+                )
+            t2 = time.perf_counter()
+            if warm:
+                warm, deadline = False, time.perf_counter() + seconds
+                continue
+            latencies += [t1 - t0, t2 - t1]
+        return len(latencies), latencies
+    deadline = time.perf_counter() + seconds
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": CREDS}
+    if kind == "moto":
+        create = f"Action=CreateAccessKey&Version=2010-05-08&UserName={user}".encode()
+        delete = f"Action=DeleteAccessKey&Version=2010-05-08&UserName={user}&AccessKeyId=".encode()
+        marker = b"<AccessKeyId>"
+    else:
+        create = f"Action=CreateServiceSpecificCredential&Version=2010-05-08&UserName={user}&ServiceName={CC}".encode()
+        delete = f"Action=DeleteServiceSpecificCredential&Version=2010-05-08&UserName={user}&ServiceSpecificCredentialId=".encode()
+        marker = b"<ServiceSpecificCredentialId>"
+    while time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        conn.request("POST", "/", body=create, headers=headers)
+        data = conn.getresponse().read()
+        ident = data.split(marker)[1].split(b"<")[0]
+        t1 = time.perf_counter()
+        conn.request("POST", "/", body=delete + ident, headers=headers)
+        conn.getresponse().read()
+        t2 = time.perf_counter()
+        latencies += [t1 - t0, t2 - t1]
+    return len(latencies), latencies
+
+
+def load(
+    pool: Any, kind: str, client_kind: str, port: int, clients: int, seconds: float
+) -> tuple[float, float]:
+    """Requests per second and p99 latency (ms) for ``clients`` processes over ``seconds``."""
+    results = pool.map(_worker, [(kind, client_kind, port, i, seconds) for i in range(clients)])
+    total = sum(n for n, _ in results)
+    latencies = sorted(x for _, lat in results for x in lat)
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+    return total / seconds, p99
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs: prove the script works")
+    args = parser.parse_args()
+    seconds, rounds = (0.5, 1) if args.quick else (3.0, 3)
+    started = time.perf_counter()
+    import tempfile
+
+    tmp = tempfile.mkdtemp(prefix="sscstub-bench-")
+    # The zero-work endpoint answers with a real Create answer, captured from sscstub.
+    capture, port, _ = start("sscstub", tmp)
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    conn.request(
+        "POST",
+        "/",
+        body=f"Action=CreateServiceSpecificCredential&UserName=u0&ServiceName={CC}".encode(),
+    )
+    with open(os.path.join(tmp, "create.xml"), "wb") as out:
+        out.write(conn.getresponse().read())
+    capture.send_signal(signal.SIGTERM)
+    capture.wait()
+
+    kinds = ["zero-work", "sscstub", "moto"]
+    loads = [("lean", 1), ("lean", 8), ("boto3", 1), ("boto3", 8)]
+    rps: dict[tuple[str, str, int], list[float]] = {}
+    p99: dict[tuple[str, str, int], list[float]] = {}
+    startup: dict[str, list[float]] = {k: [] for k in [*kinds, "sscstub --state"]}
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(8) as pool:
+        for _ in range(rounds):
+            for kind in [*kinds, "sscstub --state"]:
+                base = kind.split()[0]
+                process, port, up = start(base, tmp, state=kind.endswith("--state"))
+                startup[kind].append(up * 1000)
+                try:
+                    for client_kind, clients in loads:
+                        if kind.endswith("--state") and client_kind != "lean":
+                            continue
+                        r, p = load(pool, base, client_kind, port, clients, seconds)
+                        rps.setdefault((kind, client_kind, clients), []).append(r)
+                        p99.setdefault((kind, client_kind, clients), []).append(p)
+                finally:
+                    process.send_signal(signal.SIGTERM)
+                    process.wait(20)
+
+    def med(table: dict[Any, list[float]], key: Any) -> float:
+        return statistics.median(table[key])
+
+    print(
+        f"sscstub endpoint benchmark{' (--quick)' if args.quick else ''}: {rounds} rounds of {seconds} s per load"
+    )
+    print(
+        "\n| load | zero-work req/s | sscstub req/s | / zero-work | moto req/s | sscstub / moto | p99 ms zero-work / sscstub / moto |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|")
+    for client_kind, clients in loads:
+        z, s, m = (med(rps, (k, client_kind, clients)) for k in kinds)
+        pz, ps, pm = (med(p99, (k, client_kind, clients)) for k in kinds)
+        print(
+            f"| {client_kind}, {clients} client(s) | {z:.0f} | {s:.0f} | {s / z:.2f}x | {m:.0f} | {s / m:.1f}x | {pz:.1f} / {ps:.1f} / {pm:.1f} |"
+        )
+    state_ratio = med(rps, ("sscstub --state", "lean", 8)) / med(rps, ("sscstub", "lean", 8))
+    print(
+        f"| lean, 8 clients, `--state` on | | {med(rps, ('sscstub --state', 'lean', 8)):.0f} | {state_ratio:.2f}x of `--state` off | | | |"
+    )
+    print("\n| start to first answered request | ms (median) |")
+    print("|---|---:|")
+    for kind, values in startup.items():
+        print(f"| {kind} | {statistics.median(values):.0f} |")
+
+    measured = {
+        "endpoint-lean-8": med(rps, ("sscstub", "lean", 8)) / med(rps, ("zero-work", "lean", 8)),
+        "endpoint-vs-moto": med(rps, ("sscstub", "lean", 8)) / med(rps, ("moto", "lean", 8)),
+        "endpoint-boto3-1": med(rps, ("sscstub", "boto3", 1)) / med(rps, ("zero-work", "boto3", 1)),
+        "endpoint-boto3-8": med(rps, ("sscstub", "boto3", 8)) / med(rps, ("zero-work", "boto3", 8)),
+        "endpoint-p99": med(p99, ("sscstub", "boto3", 8)) / med(p99, ("zero-work", "boto3", 8)),
+        "endpoint-startup": statistics.median(startup["sscstub"])
+        / statistics.median(startup["zero-work"]),
+        "endpoint-state": state_ratio,
+    }
+    print("\n| target | figure | bound | measured |  |")
+    print("|---|---|---:|---:|---|")
+    for key, target in ENDPOINT_TARGETS.items():
+        value = measured[key]
+        verdict = "met" if target.met(value) else "**missed**"
+        print(
+            f"| {key} | {target.what} | {target.sign} {target.bound:g}x | {value:.2f}x | {verdict} |"
+        )
+    print(f"\nran in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

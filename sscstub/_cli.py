@@ -1,0 +1,91 @@
+"""The command line: ``sscstub serve`` (also ``python -m sscstub serve``)."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ._errors import SscStubError
+
+
+def _names(text: str) -> list[str]:
+    return [name for name in (part.strip() for part in text.split(",")) if name]
+
+
+def _services(text: str) -> dict[str, str]:
+    out = {}
+    for item in _names(text):
+        service, _, kind = item.partition("=")
+        out[service] = kind or "password"
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="sscstub",
+        description="IAM service-specific credentials, simulated locally.",
+    )
+    commands = top.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser(
+        "serve",
+        help="run a local IAM endpoint (query protocol) for the AWS CLI, SDKs and curl",
+        description="Serve IAM's five service-specific credential operations over HTTP, with"
+        " the test API as JSON under /_sscstub/. No authentication: loopback only.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=4599, help="port; 0 picks a free one")
+    serve.add_argument("--users", type=_names, default=[], help="user names, comma-separated")
+    serve.add_argument("--account-id", default="123456789012", help="the 12-digit account")
+    serve.add_argument("--caller", default=None, help="the user an omitted UserName means")
+    serve.add_argument("--seed", default=None, help="make ids and secrets reproducible")
+    serve.add_argument(
+        "--services",
+        type=_services,
+        default=None,
+        help="replace the supported services: name=password|api-key, comma-separated",
+    )
+    serve.add_argument("--state", default=None, help="SQLite file that keeps the state")
+    serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    from ._server import serve  # the server's imports only when serving
+
+    options: dict[str, Any] = {
+        "users": args.users,
+        "account_id": args.account_id,
+        "caller": args.caller,
+        "seed": args.seed,
+        "services": args.services,
+        "state": args.state,
+    }
+    try:
+        server = serve(host=args.host, port=args.port, verbose=args.verbose, **options)
+    except (SscStubError, OSError) as error:
+        print(f"sscstub: {error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    with server:
+        print(f"sscstub serving IAM at {server.url}")
+        print(f"export AWS_ENDPOINT_URL_IAM={server.url}")
+        print("sscstub: ready (Ctrl-C stops)", flush=True)
+        while not stop.wait(0.5):
+            pass
+    print("sscstub: stopped", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

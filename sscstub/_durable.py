@@ -1,0 +1,205 @@
+"""Durable state: the store kept in SQLite (the standard library's ``sqlite3``, WAL mode).
+
+Every successful change is committed before its answer is sent: the engine runs a call inside
+``BEGIN IMMEDIATE`` (which takes SQLite's write lock, so several processes on one file serialize
+their changes and the two-per-service limit holds across them), reloads the store first when
+another connection has committed since (``PRAGMA data_version``), and writes the store's journal
+before ``COMMIT``. No lock of our own. The schema is versioned with ``PRAGMA user_version``.
+
+The same rows are the format of `snapshot`/`restore`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any
+
+from ._errors import SscStubError
+from ._store import Record, Store
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE users (name_lower TEXT PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE credentials (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    user_name TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    login TEXT NOT NULL,
+    create_ts INTEGER NOT NULL,
+    expire_ts INTEGER,
+    status TEXT NOT NULL,
+    secret BLOB NOT NULL,
+    UNIQUE (service_name, login)
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+Row = tuple[Any, ...]
+
+
+def record_row(record: Record) -> Row:
+    return (
+        record.id,
+        record.seq,
+        record.user_name,
+        record.service_name,
+        record.kind,
+        record.login,
+        record.create_ts,
+        record.expire_ts,
+        record.status,
+        record.secret,
+    )
+
+
+class Snapshot:
+    """What `SSCStub.snapshot` returns: users and credentials (ids, names, statuses, dates,
+    secret digests, creation order) as the state file keeps them; not the call log. Opaque:
+    hand it to `SSCStub.restore`."""
+
+    __slots__ = ("account_id", "rows", "users")
+
+    def __init__(self, account_id: str, users: tuple[str, ...], rows: tuple[Row, ...]) -> None:
+        self.account_id = account_id
+        self.users = users
+        self.rows = rows
+
+    def __repr__(self) -> str:
+        return f"<sscstub.Snapshot {len(self.users)} users, {len(self.rows)} credentials>"
+
+
+def snapshot_of(account_id: str, store: Store) -> Snapshot:
+    users = tuple(sorted(store.users.values()))
+    return Snapshot(account_id, users, tuple(record_row(r) for r in store.records()))
+
+
+def store_from(users: Iterable[str], rows: Iterable[Row]) -> Store:
+    store = Store(tuple(users))
+    for row in sorted(rows, key=lambda r: r[1]):  # creation order
+        store.add(_record(row))
+    return store
+
+
+def _record(row: Row) -> Record:
+    rid, seq, user, service, kind, login, created, expires, status, secret = row
+    record = Record(rid, user, service, kind, login, created, expires, bytes(secret), seq)
+    record.status = status
+    return record
+
+
+class Durable:
+    """One connection to a state file, owned by one engine (used under its lock)."""
+
+    def __init__(self, path: str, account_id: str) -> None:
+        try:
+            self._db = sqlite3.connect(
+                path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a kill -9
+            self._open(path, account_id)
+        except sqlite3.DatabaseError as error:
+            raise SscStubError(
+                f"state={path!r} cannot be opened as sscstub state: {error}.",
+                "Pass a path sscstub may create, or a file it wrote before.",
+                "options",
+            ) from None
+        self._seen: int | None = None  # data_version of the store in memory; None: reload
+
+    def _open(self, path: str, account_id: str) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if version == 0 and tables == 0:
+                for statement in _SCHEMA.split(";"):  # executescript would COMMIT first
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO meta VALUES ('account_id', ?)", (account_id,))
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            elif version != SCHEMA_VERSION:
+                raise SscStubError(
+                    f"state={path!r} has schema version {version}; this sscstub reads"
+                    f" version {SCHEMA_VERSION}.",
+                    "Use the sscstub version that wrote it, or a new file. Nothing was changed.",
+                    "options",
+                )
+            stored = db.execute("SELECT value FROM meta WHERE key = 'account_id'").fetchone()
+            if stored is not None and stored[0] != account_id:
+                raise SscStubError(
+                    f"state={path!r} holds account {stored[0]}, not {account_id}.",
+                    f"Pass account_id={stored[0]!r}, or another file. Nothing was changed.",
+                    "options",
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- a call ---------------------------------------------------------------------------------
+
+    def begin(self, write: bool = True) -> None:
+        self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    def fresh(self, configured: Iterable[str]) -> Store | None:
+        """The store as the file holds it, if another connection changed it since we read it
+        (or we never did); None when the one in memory is current. Call inside a transaction."""
+        version = self._db.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._seen:
+            return None
+        self._seen = version
+        db = self._db
+        for name in configured:  # users given as options exist in the file too
+            db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (name.lower(), name))
+        users = [row[0] for row in db.execute("SELECT name FROM users")]
+        store = store_from(users, db.execute("SELECT * FROM credentials"))
+        store.journal = []
+        return store
+
+    def commit(self, store: Store) -> None:
+        """Write what the store's journal noted, and commit."""
+        journal = store.journal or []
+        db = self._db
+        for kind, item in journal:
+            if kind == "put":
+                db.execute(
+                    "INSERT OR REPLACE INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    record_row(item),
+                )
+            elif kind == "delete":
+                db.execute("DELETE FROM credentials WHERE id = ?", (item,))
+            elif kind == "user":
+                db.execute("INSERT OR REPLACE INTO users VALUES (?, ?)", (item.lower(), item))
+            else:
+                db.execute("DELETE FROM users WHERE name_lower = ?", (item.lower(),))
+        db.execute("COMMIT")
+        journal.clear()
+        # Our own commit does not move data_version: the store in memory stays current.
+
+    def end(self) -> None:
+        """End a transaction that changed nothing (an error answer, a List, a read)."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+
+    def abort(self) -> None:
+        """Undo the transaction after a failure; the store in memory, which may hold part of
+        the change, is reloaded from the file before the next call."""
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+        self._seen = None
+
+    def replace(self, users: Iterable[str], rows: Iterable[Row]) -> None:
+        """Make the file hold exactly these users and credentials (reset and restore)."""
+        db = self._db
+        db.execute("DELETE FROM credentials")
+        db.execute("DELETE FROM users")
+        db.executemany("INSERT INTO users VALUES (?, ?)", [(name.lower(), name) for name in users])
+        db.executemany("INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)", list(rows))

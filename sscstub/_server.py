@@ -1,0 +1,511 @@
+"""A local IAM endpoint: the same engine, over HTTP, for every client that speaks IAM's query
+protocol (the AWS CLI, the JavaScript SDK, R's paws, code in a subprocess).
+
+`answer` is the whole protocol as one function from a request to a response, so it is tested
+without sockets; `Server` runs it in a threading HTTP server on loopback. Every request gets an
+answer, an AWS-shaped XML error at worst, and no request can stop the server. Signatures are
+not checked: there is no authentication, so never bind it to anything but loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from ._errors import AwsError, SscStubError
+from ._model import default_service_model, iam
+from ._operations import OPERATIONS
+from ._stub import SSCStub
+from ._wire import http_date, read_query, xml_error, xml_headers
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from ._durable import Snapshot
+    from ._options import StubOptions
+    from ._store import Call, Credential
+
+MAX_BODY = 1024 * 1024
+API_PREFIX = "/_sscstub/"
+Reply = tuple[int, dict[str, str], bytes]
+
+
+def _xml_error(status: int, code: str, message: str, request_id: str, now: int) -> Reply:
+    fault = "Receiver" if status >= 500 else "Sender"
+    data = xml_error(request_id, {"Type": fault, "Code": code, "Message": message})
+    return status, xml_headers(request_id, now, len(data)), data
+
+
+class Front:
+    """The HTTP front end of one stub: request in, ``(status, headers, body)`` out."""
+
+    def __init__(self, stub: SSCStub) -> None:
+        self.stub = stub
+        self.engine = stub._engine
+        self._model = iam(None)
+        self._known = frozenset(default_service_model().operation_names)
+
+    @staticmethod
+    def request_id() -> str:
+        """A request id for an answer the engine did not make (an HTTP-level error)."""
+        return str(uuid.uuid4())
+
+    def answer(self, method: str, target: str, body: bytes, now: int) -> Reply:
+        path, _, query = target.partition("?")
+        if path.startswith(API_PREFIX):
+            return self._test_api(method, path[len(API_PREFIX) :], body)
+        if method not in ("GET", "POST"):
+            return _xml_error(
+                405,
+                "MethodNotAllowed",
+                f"IAM takes GET and POST, not {method}.",
+                self.request_id(),
+                now,
+            )
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _xml_error(
+                400,
+                "MalformedQueryString",
+                "The request body is not UTF-8.",
+                self.request_id(),
+                now,
+            )
+        try:
+            params = read_query(text) if text else {}
+            if query:
+                for key, value in read_query(query).items():
+                    params.setdefault(key, value)
+        except (UnicodeDecodeError, ValueError):
+            return _xml_error(
+                400,
+                "MalformedQueryString",
+                "The query string is malformed.",
+                self.request_id(),
+                now,
+            )
+        action = params.get("Action")
+        if not action:
+            return _xml_error(
+                400,
+                "MissingAction",
+                "The request must contain the parameter Action.",
+                self.request_id(),
+                now,
+            )
+        if action not in OPERATIONS:
+            if action in self._known:
+                return _xml_error(
+                    501,
+                    "NotImplemented",
+                    f"sscstub does not simulate the IAM action {action}: it serves only the"
+                    f" service-specific credential operations ({', '.join(OPERATIONS)}).",
+                    self.request_id(),
+                    now,
+                )
+            return _xml_error(
+                400,
+                "InvalidAction",
+                f"The action {action} is not valid for this web service.",
+                self.request_id(),
+                now,
+            )
+        answer = self.engine.handle(action, params, self._model)
+        assert answer is not None  # a simulated operation is always answered
+        status, request_id, now, result, _ = answer
+        if status == 200:
+            write = self._model.operations[action].write_xml
+            assert write is not None
+            data = write(request_id, result)
+        else:
+            data = xml_error(request_id, result["Error"])
+        return status, xml_headers(request_id, now, len(data)), data
+
+    # --- the test API, JSON under /_sscstub/ --------------------------------------------------
+
+    def _test_api(self, method: str, route: str, body: bytes) -> Reply:
+        try:
+            data = json.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise ValueError("the body must be a JSON object")
+        except ValueError as error:
+            return _json(400, {"error": f"The body is not a JSON object: {error}."})
+        stub = self.stub
+        try:
+            if (method, route) == ("GET", "health"):
+                return _json(200, {"ok": True})
+            if (method, route) == ("GET", "credentials"):
+                return _json(200, {"credentials": [_credential(c) for c in stub.credentials]})
+            if (method, route) == ("GET", "calls"):
+                calls = [
+                    {
+                        "operation": c.operation,
+                        "params": dict(c.params),
+                        "error_code": c.error_code,
+                        "request_id": c.request_id,
+                    }
+                    for c in stub.calls
+                ]
+                return _json(200, {"calls": calls})
+            if (method, route) == ("GET", "users"):
+                return _json(200, {"users": sorted(stub.users)})
+            if (method, route) == ("POST", "users"):
+                stub.add_user(data.get("name"))  # type: ignore[arg-type]
+                return _json(200, {"users": sorted(stub.users)})
+            if method == "DELETE" and route.startswith("users/"):
+                stub.remove_user(route[len("users/") :])
+                return _json(200, {"users": sorted(stub.users)})
+            if (method, route) == ("POST", "authenticate"):
+                if "api_key" in data:
+                    ok = stub.authenticate_api_key(data["api_key"])
+                else:
+                    ok = stub.authenticate(
+                        data.get("service_user_name"),  # type: ignore[arg-type]
+                        data.get("password"),  # type: ignore[arg-type]
+                        service_name=data.get("service_name"),
+                    )
+                return _json(200, {"authenticated": ok})
+            if (method, route) == ("POST", "errors"):
+                stub.inject_error(
+                    data.get("operation"),  # type: ignore[arg-type]
+                    data.get("code"),  # type: ignore[arg-type]
+                    data.get("message"),
+                    times=data.get("times", 1),
+                )
+                return _json(200, {"ok": True})
+            if (method, route) == ("POST", "reset"):
+                stub.reset()
+                return _json(200, {"ok": True})
+        except SscStubError as error:
+            return _json(400, {"error": error.what, "todo": error.todo})
+        except AwsError as error:
+            return _json(400, {"error": f"{error.code}: {error.message}"})
+        return _json(
+            404,
+            {
+                "error": f"{method} {API_PREFIX}{route} is not part of sscstub's test API.",
+                "todo": "See docs/endpoint.md for the routes.",
+            },
+        )
+
+
+def _credential(c: Any) -> dict[str, Any]:
+    def iso(value: datetime | None) -> str | None:
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {
+        "service_specific_credential_id": c.service_specific_credential_id,
+        "user_name": c.user_name,
+        "service_name": c.service_name,
+        "status": c.status,
+        "create_date": iso(c.create_date),
+        "expiration_date": iso(c.expiration_date),
+        "service_user_name": c.service_user_name,
+        "service_credential_alias": c.service_credential_alias,
+    }
+
+
+def _json(status: int, payload: Mapping[str, Any]) -> Reply:
+    data = json.dumps(payload).encode()
+    now = int(datetime.now(timezone.utc).timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "Content-Length": str(len(data)),
+        "Date": http_date(now),
+    }
+    return status, headers, data
+
+
+# --- the HTTP server ---------------------------------------------------------------------------
+
+
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+}
+_HEAD_LIMIT = 64 * 1024
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.reply = (status, code, message)
+
+
+def _parse(buffer: bytearray) -> tuple[str, str, dict[str, str], bytes, int] | None:
+    """The first complete request in ``buffer``: (method, target, headers, body, its length in
+    bytes), or None while more bytes are needed. Raises `_BadRequest`."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        if len(buffer) > _HEAD_LIMIT:
+            raise _BadRequest(431, "RequestHeaderTooLarge", "The request head is too large.")
+        return None
+    lines = buffer[:end].decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
+        raise _BadRequest(400, "MalformedRequest", "The request line is malformed.")
+    headers = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise _BadRequest(400, "MalformedRequest", "A header line is malformed.")
+        headers[name.strip().lower()] = value.strip()
+    start = end + 4
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        found = _chunked(buffer, start)
+        if found is None:
+            return None
+        body, stop = found
+        return parts[0], parts[1], headers, body, stop
+    try:
+        length = int(headers.get("content-length", "0") or "0")
+    except ValueError:
+        raise _BadRequest(400, "MalformedQueryString", "Content-Length is not a number.") from None
+    if length < 0:
+        raise _BadRequest(400, "MalformedQueryString", "Content-Length is negative.")
+    if length > MAX_BODY:
+        raise _BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
+    if len(buffer) < start + length:
+        return None
+    return parts[0], parts[1], headers, bytes(buffer[start : start + length]), start + length
+
+
+def _chunked(buffer: bytearray, at: int) -> tuple[bytes, int] | None:
+    parts: list[bytes] = []
+    total = 0
+    while True:
+        line_end = buffer.find(b"\r\n", at)
+        if line_end < 0:
+            if len(buffer) - at > 100:
+                raise _BadRequest(400, "MalformedQueryString", "A chunk size is malformed.")
+            return None
+        try:
+            size = int(bytes(buffer[at:line_end]).split(b";")[0].strip(), 16)
+        except ValueError:
+            raise _BadRequest(400, "MalformedQueryString", "A chunk size is malformed.") from None
+        total += size
+        if total > MAX_BODY:
+            raise _BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
+        data_at = line_end + 2
+        if size == 0:
+            trailer = buffer.find(b"\r\n", data_at)
+            return None if trailer < 0 else (b"".join(parts), trailer + 2)
+        if len(buffer) < data_at + size + 2:
+            return None
+        parts.append(bytes(buffer[data_at : data_at + size]))
+        at = data_at + size + 2
+
+
+class _Connection(asyncio.Protocol):
+    """One keep-alive connection: requests parsed from what arrives, each answer written in
+    one piece (with TCP_NODELAY: no Nagle stall between small writes)."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.buffer = bytearray()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        transport = self.transport
+        front = self.server.front
+        while transport is not None and not transport.is_closing():
+            now = int(time.time())
+            try:
+                request = _parse(self.buffer)
+            except _BadRequest as bad:
+                self._reply(_xml_error(*bad.reply, front.request_id(), now), close=True)
+                return
+            if request is None:
+                return
+            method, target, headers, body, used = request
+            del self.buffer[:used]
+            try:
+                reply = front.answer(method, target, body, now)
+            except Exception as error:  # noqa: BLE001  (no request stops the server)
+                reply = _xml_error(
+                    500,
+                    "InternalFailure",
+                    f"sscstub failed to answer: {type(error).__name__}.",
+                    front.request_id(),
+                    now,
+                )
+            self._reply(reply, close=headers.get("connection", "").lower() == "close")
+
+    def _reply(self, reply: Reply, close: bool) -> None:
+        assert self.transport is not None
+        self.transport.write(_encode(reply, close))
+        if self.server.verbose:
+            sys.stderr.write(f"sscstub: {reply[0]} {len(reply[2])} bytes\n")
+        if close:
+            self.transport.close()
+
+    def eof_received(self) -> bool | None:
+        if self.buffer.strip():  # a request cut short
+            now = int(time.time())
+            error = _xml_error(
+                400,
+                "IncompleteBody",
+                "The request ends early.",
+                self.server.front.request_id(),
+                now,
+            )
+            self._reply(error, close=True)
+        return None
+
+
+def _encode(reply: Reply, close: bool) -> bytes:
+    status, headers, data = reply
+    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
+    head += [f"{name}: {value}" for name, value in headers.items()]
+    if close:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
+
+
+class Server:
+    """A running endpoint: ``.url``, and the same test API as `SSCStub`.
+
+    Use ``with sscstub.serve(users=["jane"]) as server:``; it starts on a free loopback port
+    in a background thread (an asyncio loop: one thread serves every connection, keep-alive,
+    each answer written in one piece with TCP_NODELAY) and stops on exit.
+    """
+
+    def __init__(
+        self, stub: SSCStub, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
+    ) -> None:
+        stub._serving = True
+        self.stub = stub
+        self.front = Front(stub)
+        self.verbose = verbose
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self._socket = socket.socket(family, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self._socket.listen(128)
+        address = self._socket.getsockname()
+        self.host: str = str(address[0])
+        self.port: int = int(address[1])
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        self.url = f"http://{shown}:{self.port}"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+
+    def _run(self) -> None:
+        loop = self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # this thread's loop
+        server = loop.run_until_complete(
+            loop.create_server(lambda: _Connection(self), sock=self._socket)
+        )
+        self._ready.set()
+        try:
+            loop.run_forever()
+        finally:
+            server.close()
+            loop.close()
+
+    def __repr__(self) -> str:
+        return f"<sscstub.Server {self.url}>"
+
+    def start(self) -> Server:
+        self._thread = threading.Thread(target=self._run, name=f"sscstub {self.url}", daemon=True)
+        self._thread.start()
+        self._ready.wait(30)
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
+            self._thread = None
+        self._socket.close()
+        durable = self.stub._engine.durable
+        if durable is not None:
+            durable.close()
+
+    def __enter__(self) -> Server:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # --- the test API, as on SSCStub (same state, same checks) ----------------------------------
+
+    def add_user(self, name: str) -> None:
+        self.stub.add_user(name)
+
+    def remove_user(self, name: str) -> None:
+        self.stub.remove_user(name)
+
+    @property
+    def users(self) -> frozenset[str]:
+        return self.stub.users
+
+    @property
+    def credentials(self) -> tuple[Credential, ...]:
+        return self.stub.credentials
+
+    @property
+    def calls(self) -> tuple[Call, ...]:
+        return self.stub.calls
+
+    def authenticate(
+        self, service_user_name: str, password: str, *, service_name: str | None = None
+    ) -> bool:
+        return self.stub.authenticate(service_user_name, password, service_name=service_name)
+
+    def authenticate_api_key(self, api_key: str) -> bool:
+        return self.stub.authenticate_api_key(api_key)
+
+    def inject_error(
+        self, operation: str, code: str, message: str | None = None, *, times: int | None = 1
+    ) -> None:
+        self.stub.inject_error(operation, code, message, times=times)
+
+    def reset(self) -> None:
+        self.stub.reset()
+
+    def snapshot(self) -> Snapshot:
+        return self.stub.snapshot()
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.stub.restore(snapshot)
+
+
+def serve(
+    *, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, **options: Unpack[StubOptions]
+) -> Server:
+    """A local IAM endpoint for the same options as `mock_ssc`: ``with sscstub.serve(users=
+    ["jane"]) as server:`` starts it on a free loopback port in a background thread, and
+    ``server.url`` is what clients take as their IAM endpoint."""
+    return Server(SSCStub(**options), host=host, port=port, verbose=verbose)

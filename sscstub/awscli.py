@@ -1,0 +1,57 @@
+"""An AWS CLI plugin: ``aws iam ...-service-specific-credential(s)`` answered by sscstub, in the
+CLI's own process, with no server.
+
+Configure it in the CLI's config file (``~/.aws/config`` or ``AWS_CONFIG_FILE``)::
+
+    [plugins]
+    cli_legacy_plugin_path = /path/to/the/directory/holding/sscstub   # CLI v2 only
+    sscstub = sscstub.awscli
+
+(CLI v1: leave out ``cli_legacy_plugin_path``; put sscstub on ``PYTHONPATH`` or install it in
+the CLI's environment.) Options come from environment variables: ``SSCSTUB_USERS`` (comma-
+separated), ``SSCSTUB_ACCOUNT_ID``, ``SSCSTUB_CALLER``, ``SSCSTUB_SEED``, ``SSCSTUB_SERVICES``
+(``name=password|api-key,...``), ``SSCSTUB_STRICT`` (``0`` lets other IAM commands reach AWS)
+and ``SSCSTUB_STATE``: a SQLite file that keeps the state from one ``aws`` invocation to the next
+(each is a new process), the same file ``sscstub serve --state`` uses.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from typing import Any
+
+from ._stub import SSCStub
+
+
+def options_from_environment(environ: Any = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    options: dict[str, Any] = {}
+    if env.get("SSCSTUB_USERS"):
+        options["users"] = [u.strip() for u in env["SSCSTUB_USERS"].split(",") if u.strip()]
+    for variable, name in (
+        ("SSCSTUB_ACCOUNT_ID", "account_id"),
+        ("SSCSTUB_CALLER", "caller"),
+        ("SSCSTUB_SEED", "seed"),
+        ("SSCSTUB_STATE", "state"),
+    ):
+        if env.get(variable):
+            options[name] = env[variable]
+    if env.get("SSCSTUB_SERVICES"):
+        services = {}
+        for item in env["SSCSTUB_SERVICES"].split(","):
+            service, _, kind = item.strip().partition("=")
+            services[service] = kind or "password"
+        options["services"] = services
+    if env.get("SSCSTUB_STRICT", "1") in ("0", "false", "no"):
+        options["strict"] = False
+    return options
+
+
+def awscli_initialize(cli: Any) -> None:
+    """Called by the AWS CLI with its session's event emitter: serve IAM from a stub attached
+    to it (clients the CLI makes copy the session's handlers), for this invocation."""
+    stub = SSCStub(**options_from_environment())
+    stub.attach(cli)
+    stub.start()
+    atexit.register(stub.stop)

@@ -1,0 +1,159 @@
+"""``state=`` / ``--state``: the store in SQLite, durable across restarts and kill -9, shared by
+processes without exceeding IAM's limit."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_server import client_for
+
+import sscstub
+from sscstub import SscStubError
+
+CC = "codecommit.amazonaws.com"
+
+
+def start_server(state: Path, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sscstub", "serve", "--port", "0", "--state", str(state), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = process.stdout.readline().split()[-1]  # type: ignore[union-attr]
+    process.stdout.readline()  # type: ignore[union-attr]
+    assert process.stdout.readline().startswith("sscstub: ready")  # type: ignore[union-attr]
+    return process, url
+
+
+def test_a_restart_brings_back_every_credential_secret_and_counter(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    with sscstub.serve(users=["jane"], state=state) as server:
+        iam = client_for(server.url)
+        first = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        key = iam.create_service_specific_credential(
+            UserName="jane", ServiceName="bedrock.amazonaws.com"
+        )
+        cid = first["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+        reset = iam.reset_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId=cid
+        )
+        iam.update_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId=cid, Status="Inactive"
+        )
+        before = server.credentials
+    with sscstub.serve(state=state) as again:  # no --users: jane comes from the file
+        assert again.credentials == before and again.users == {"jane"}
+        password = reset["ServiceSpecificCredential"]["ServicePassword"]
+        iam = client_for(again.url)
+        iam.update_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId=cid, Status="Active"
+        )
+        assert again.authenticate("jane-at-123456789012", password)
+        assert not again.authenticate(
+            "jane-at-123456789012", first["ServiceSpecificCredential"]["ServicePassword"]
+        )
+        assert again.authenticate_api_key(
+            key["ServiceSpecificCredential"]["ServiceCredentialSecret"]
+        )
+        second = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        assert second["ServiceSpecificCredential"]["ServiceUserName"] == "jane+1-at-123456789012"
+        with pytest.raises(iam.exceptions.LimitExceededException):
+            iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+
+
+def test_kill_9_loses_no_acknowledged_credential(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    process, url = start_server(state, "--users", ",".join(f"u{i}" for i in range(200)))
+    acknowledged: list[str] = []
+    iam = client_for(url, retries={"total_max_attempts": 1})
+
+    def stream() -> None:
+        for i in range(200):
+            try:
+                made = iam.create_service_specific_credential(UserName=f"u{i}", ServiceName=CC)
+            except Exception:  # noqa: BLE001  (the server was killed mid-stream)
+                return
+            acknowledged.append(made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"])
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    while len(acknowledged) < 40 and thread.is_alive():
+        thread.join(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    thread.join(30)
+    assert len(acknowledged) >= 40
+    stored = {c.service_specific_credential_id for c in sscstub.mock_ssc(state=state).credentials}
+    assert set(acknowledged) <= stored and len(stored) - len(acknowledged) <= 1  # one in flight
+
+
+def test_two_processes_on_one_file_never_exceed_the_limit(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    servers = [start_server(state, "--users", "jane") for _ in range(2)]
+    outcomes: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def create(url: str) -> None:
+        iam = client_for(url, retries={"total_max_attempts": 1})
+        barrier.wait()
+        for _ in range(3):
+            try:
+                iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+                outcomes.append("created")
+            except iam.exceptions.LimitExceededException:
+                outcomes.append("limit")
+
+    try:
+        threads = [threading.Thread(target=create, args=(servers[i % 2][1],)) for i in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        for process, _ in servers:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(20) == 0
+    assert sorted(outcomes) == ["created"] * 2 + ["limit"] * 22
+    logins = sorted(c.service_user_name or "" for c in sscstub.mock_ssc(state=state).credentials)
+    assert logins == ["jane+1-at-123456789012", "jane-at-123456789012"]
+
+
+def test_an_unknown_schema_version_is_refused_and_the_file_left_alone(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    with sscstub.mock_ssc(users=["jane"], state=state) as stub:
+        stub.add_user("bob")
+    with sqlite3.connect(state) as db:
+        db.execute("PRAGMA user_version = 99")
+    with pytest.raises(SscStubError, match="schema version 99"):
+        sscstub.mock_ssc(state=state)
+    with sqlite3.connect(state) as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 2
+    sscstub.mock_ssc(state=tmp_path / "other.db", account_id="111122223333").add_user("x")
+    with pytest.raises(SscStubError, match="holds account 111122223333"):
+        sscstub.mock_ssc(state=tmp_path / "other.db")
+
+
+@pytest.mark.parametrize("bad", [42, ["x.db"]])
+def test_state_must_be_a_path(bad: Any) -> None:
+    with pytest.raises(SscStubError, match="is not a path"):
+        sscstub.mock_ssc(state=bad)
+
+
+def test_in_process_stubs_share_a_state_file_across_activations(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    from conftest import make_client
+
+    with sscstub.mock_ssc(users=["jane"], state=state):
+        make_client().create_service_specific_credential(UserName="jane", ServiceName=CC)
+    with sscstub.mock_ssc(state=state) as again:
+        assert len(again.credentials) == 1 and again.calls == ()
+        again.reset()  # forgets the file's state too
+    assert sscstub.mock_ssc(state=state).credentials == ()
