@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit unit-clients clients unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
+.PHONY: example test lint typecheck unit unit-clients unit-moto clients unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(BIN)/.installed: pyproject.toml
 example: $(BIN)/.installed
 	$(BIN)/python examples/rotation_report.py
 
-test: lint typecheck unit unit-clients unit-oldest unit-oldest-botocore unit-aio examples bench-quick
+test: lint typecheck unit unit-clients unit-oldest unit-oldest-botocore unit-aio unit-moto examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -77,6 +77,11 @@ AIO_TEST := -m pytest -q -p no:randomly -p no:cacheprovider --noconftest -s test
 unit-aio: .venv-aiobotocore/.installed .venv-aioboto3/.installed
 	.venv-aiobotocore/bin/python $(AIO_TEST)
 	SSCSTUB_EXPECT_AIOBOTO3=1 .venv-aioboto3/bin/python $(AIO_TEST)
+
+# moto composition, in moto's own venv (moto pins a botocore range).
+unit-moto: .venv-moto/.installed
+	.venv-moto/bin/python -m pytest -q -p no:randomly -p no:cacheprovider --noconftest \
+	  tests/moto/check_moto.py
 
 examples: $(BIN)/.installed clients
 	$(BIN)/python examples/run_all.py

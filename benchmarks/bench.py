@@ -627,6 +627,44 @@ def report_wire(s: Settings, with_moto: bool) -> Table:
     return Table("wire", columns, out, {"wire": median})
 
 
+def report_moto(s: Settings, with_moto: bool) -> Table:
+    """A served call with moto's mock_aws on against off: sscstub answers before moto's work."""
+    if not with_moto:
+        return Table("moto", ("served call", "moto off µs", "moto on µs", "ratio"), [], {})
+    from moto import mock_aws
+
+    mock = mock_aws()
+    stub = sscstub.mock_ssc(users=[USER], seed=3)
+    client = iam_client()
+    rows, ratios = [], []
+    with stub:
+        workloads = ssc_workloads(client)
+
+        on = [False]
+
+        def switch(name: str) -> None:
+            want = name == "moto on"
+            if want and not on[0]:
+                mock.start(reset=False)
+            elif on[0] and not want:
+                mock.stop(remove_data=False)
+            on[0] = want
+
+        for op, fn in workloads.items():
+            medians = interleaved({"moto off": fn, "moto on": fn}, s.rounds, s.calls, switch)
+            switch("moto off")
+            ratio = medians["moto on"] / medians["moto off"]
+            ratios.append(ratio)
+            rows.append(
+                (op, f"{medians['moto off']:.0f}", f"{medians['moto on']:.0f}", f"{ratio:.2f}x")
+            )
+    median = statistics.median(ratios)
+    rows.append(("**median**", "", "", f"**{median:.2f}x**"))
+    return Table(
+        "moto", ("served call", "moto off µs", "moto on µs", "ratio"), rows, {"moto": median}
+    )
+
+
 def report_activation(s: Settings, with_moto: bool) -> Table:
     act = bench_activation(s)
     stubber = act["Stubber(client) enter+exit"]
@@ -686,6 +724,7 @@ def report_freezegun(s: Settings, with_moto: bool) -> Table:
 REPORTS: tuple[Callable[[Settings, bool], Table], ...] = (
     report_calls,
     report_wire,
+    report_moto,
     report_activation,
     report_scaling,
     report_import,
@@ -724,7 +763,8 @@ def main() -> int:
     for report in REPORTS:
         table = report(s, not args.no_moto)
         measured.update(table.measured)
-        print(f"\n{markdown(table.columns, table.rows)}")
+        if table.rows:
+            print(f"\n{markdown(table.columns, table.rows)}")
     print(f"\n{targets_table(measured)}")
     print(f"\nran in {time.perf_counter() - started:.0f} s")
     return 0

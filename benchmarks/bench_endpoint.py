@@ -181,6 +181,53 @@ def load(
     return total / seconds, p99
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CLIS = {
+    "cli-plugin-v2": "/usr/bin/aws",
+    "cli-plugin-v1": os.path.join(ROOT, ".venv-awscli1", "bin", "aws"),
+}
+
+
+def cli_ratios(tmp: str, rounds: int) -> dict[str, tuple[float, float]]:
+    """Median wall time (ms) of one ``aws iam list-service-specific-credentials`` through the
+    plugin (with SSCSTUB_STATE), and of the same command with ``--generate-cli-skeleton`` (the
+    CLI starts and loads the IAM model, but makes no call), taking turns."""
+    out = {}
+    for key, aws in CLIS.items():
+        if not os.path.exists(aws):
+            print(f"{key}: {aws} is missing (make clients): not measured")
+            continue
+        config = os.path.join(tmp, f"{key}.config")
+        legacy = f"cli_legacy_plugin_path = {ROOT}\n" if key.endswith("v2") else ""
+        with open(config, "w") as f:
+            f.write(f"[plugins]\n{legacy}sscstub = sscstub.awscli\n")
+        env = {
+            "PATH": os.environ["PATH"],
+            "HOME": tmp,
+            "AWS_ACCESS_KEY_ID": "t",
+            "AWS_SECRET_ACCESS_KEY": "t",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_PAGER": "",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "SSCSTUB_USERS": "jane",
+            "SSCSTUB_STATE": os.path.join(tmp, f"{key}.db"),
+        }
+        command = [aws, "iam", "list-service-specific-credentials", "--user-name", "jane"]
+        times: dict[str, list[float]] = {"plugin": [], "skeleton": []}
+        for _ in range(rounds):
+            for variant in ("plugin", "skeleton"):
+                argv = command + (["--generate-cli-skeleton"] if variant == "skeleton" else [])
+                run_env = {
+                    **env,
+                    "AWS_CONFIG_FILE": config if variant == "plugin" else os.path.join(tmp, "none"),
+                }
+                t0 = time.perf_counter()
+                subprocess.run(argv, env=run_env, check=True, stdout=subprocess.DEVNULL)
+                times[variant].append((time.perf_counter() - t0) * 1000)
+        out[key] = (statistics.median(times["plugin"]), statistics.median(times["skeleton"]))
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs: prove the script works")
@@ -251,7 +298,16 @@ def main() -> int:
     for kind, values in startup.items():
         print(f"| {kind} | {statistics.median(values):.0f} |")
 
-    measured = {
+    cli = cli_ratios(tmp, 2 if args.quick else 7)
+    if cli:
+        print(
+            "\n| AWS CLI invocation | through the plugin ms | --generate-cli-skeleton ms | ratio |"
+        )
+        print("|---|---:|---:|---:|")
+        for key, (plugin, skeleton) in cli.items():
+            print(f"| {key} | {plugin:.0f} | {skeleton:.0f} | {plugin / skeleton:.2f}x |")
+    measured = {key: plugin / skeleton for key, (plugin, skeleton) in cli.items()}
+    measured |= {
         "endpoint-lean-8": med(rps, ("sscstub", "lean", 8)) / med(rps, ("zero-work", "lean", 8)),
         "endpoint-vs-moto": med(rps, ("sscstub", "lean", 8)) / med(rps, ("moto", "lean", 8)),
         "endpoint-boto3-1": med(rps, ("sscstub", "boto3", 1)) / med(rps, ("zero-work", "boto3", 1)),
@@ -264,6 +320,8 @@ def main() -> int:
     print("\n| target | figure | bound | measured |  |")
     print("|---|---|---:|---:|---|")
     for key, target in ENDPOINT_TARGETS.items():
+        if key not in measured:
+            continue
         value = measured[key]
         verdict = "met" if target.met(value) else "**missed**"
         print(

@@ -27,6 +27,7 @@ class Target(NamedTuple):
 TARGETS: dict[str, Target] = {
     "per-call": Target("before-call, per call, median of the four / floor", 1.10, "x"),
     "wire": Target("wire mode, per call, median of the four / before-send floor", 1.08, "x"),
+    "moto": Target("per call with moto's mock_aws on / off, median", 1.05, "x"),
     "scaling": Target("per call with many credentials stored / with one, worst", 1.05, "x"),
     "import": Target("`import sscstub` on top of botocore", 15.0, "ms"),
     "memory": Target("memory per stored credential", 1024.0, "B"),
@@ -43,5 +44,11 @@ ENDPOINT_TARGETS: dict[str, Target] = {
     "endpoint-boto3-8": Target("requests/s, boto3, 8 clients / zero-work", 0.9, "x", True),
     "endpoint-p99": Target("p99 latency, boto3, 8 clients / zero-work", 1.2, "x"),
     "endpoint-startup": Target("start to first answered request / zero-work", 3, "x"),
+    "cli-plugin-v2": Target(
+        "an AWS CLI v2 call through the plugin / --generate-cli-skeleton", 1.2, "x"
+    ),
+    "cli-plugin-v1": Target(
+        "an AWS CLI v1 call through the plugin / --generate-cli-skeleton", 1.2, "x"
+    ),
     "endpoint-state": Target("requests/s, lean, 8 clients, --state on / off", 0.5, "x", True),
 }

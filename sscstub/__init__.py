@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 _hooks.register_builtins()
-_hooks.reach_existing_emitters()
 
 # Loaded on first use (PEP 562): they need `dataclasses`, whose `inspect` import alone would
 # triple what `import sscstub` costs a process that has imported only botocore.

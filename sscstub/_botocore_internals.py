@@ -32,17 +32,24 @@ def timestamp_parser() -> Callable[[str], datetime]:
     return parse
 
 
-def existing_emitters() -> list[Any]:
-    """Every botocore event emitter alive now: sessions' and clients' (a client's ``meta.events``
-    wraps one). None can exist before botocore.hooks is imported, so that costs nothing then;
-    otherwise it is one pass over the garbage collector's objects."""
+def existing_emitters(lacking: Any) -> list[Any]:
+    """Every botocore event emitter alive now (sessions' and clients': a client's
+    ``meta.events`` wraps one) that does not carry ``lacking`` at ``before-call.iam`` yet. None
+    can exist before botocore.hooks is imported, so that costs nothing then; otherwise it is one
+    pass over the garbage collector's objects. (Emitters run every ``before-send`` handler, so
+    a second registration would answer twice.)"""
     hooks = sys.modules.get("botocore.hooks")
     if hooks is None:
         return []
     import gc
 
     emitter_class = hooks.HierarchicalEmitter
-    return [o for o in gc.get_objects() if isinstance(o, emitter_class)]
+    return [
+        o
+        for o in gc.get_objects()
+        if isinstance(o, emitter_class)
+        and lacking not in o._handlers.prefix_search("before-call.iam.ListUsers")
+    ]
 
 
 def wire_form(body: Mapping[str, Any]) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from . import _secrets
+from . import _moto, _secrets
 from ._botocore_internals import wire_form, wire_response
 from ._durable import Durable, Snapshot, snapshot_of, store_from
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
@@ -80,6 +80,7 @@ class Engine:
         "account_id",
         "durable",
         "generation",
+        "moto",
         "options",
         "owner",
         "started_at",
@@ -92,6 +93,7 @@ class Engine:
         self.account_id = account_id = options.account_id
         self.strict = options.strict
         self.wire = options.wire
+        self.moto = options.moto
         caller, seed = options.caller, options.seed
         self._users = options.users + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
@@ -168,10 +170,54 @@ class Engine:
         status, request_id, now, body, retryable = answer
         return respond(request["url"], status, request_id, now, body, retryable)
 
+    def _compose(self, state: IamState) -> None:
+        """Users are moto's while its mock is on; the configured ones are created there once."""
+        if state.find_user is None:
+            account = self.account_id
+            for name in self._users:
+                _moto.create_user(account, name)
+            state.find_user = lambda name: _moto.find_user(account, name)
+
+    def passes_to_moto(self, operation: str) -> bool:
+        """Whether an IAM operation sscstub does not serve goes to moto (its mock is on)."""
+        return self.moto is not False and _moto.active()
+
+    def delete_user_conflict(self, params: Mapping[str, Any]) -> Answer | None:
+        """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
+        DeleteUser does not know about them); None lets moto delete the user."""
+        name = params.get("UserName")
+        with self._synced() as store:
+            found = store.user(name) if isinstance(name, str) else None
+            owned = bool(store.of_user(name)) if isinstance(name, str) else False
+            if not owned and found is None and isinstance(name, str):
+                folded = name.lower()
+                owned = any(r.user_name.lower() == folded for r in store.records())
+            if not owned:
+                return None
+            ids = self._request_ids
+            request_id = ids.pop() if ids else self._more_request_ids()
+        now = int(time.time())
+        body = {
+            "Error": {
+                "Type": "Sender",
+                "Code": "DeleteConflict",
+                "Message": "Cannot delete entity, must remove referenced objects first.",
+            }
+        }
+        return 409, request_id, now, body, False
+
+    def rename_user(self, old: str, new: str) -> None:
+        """Follow moto's UpdateUser: the credentials of ``old`` now belong to ``new``."""
+        with self._synced(write=True) as store:
+            for record in [r for r in store.records() if r.user_name == old]:
+                store.remove(record)
+                record.user_name = new
+                store.add(record)
+
     def screen(self, operation: str, signer: Any = None) -> None:
         """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
         serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
-        if self.strict and operation not in OPERATIONS:
+        if self.strict and operation not in OPERATIONS and not self.passes_to_moto(operation):
             raise UnsimulatedOperationError(operation)
         if type(signer).__module__.startswith("aiobotocore"):
             raise SscStubError(
@@ -211,9 +257,17 @@ class Engine:
         generation = self.generation
         spec = iam_model.operations.get(operation)
         if spec is None:
-            if self.strict:
+            to_moto = self.passes_to_moto(operation)
+            if self.strict and not to_moto:
                 raise UnsimulatedOperationError(operation)
+            if to_moto and operation == "DeleteUser":
+                return self.delete_user_conflict(query)
             return None
+        state = self._state
+        if self.moto is not False and (self.moto or _moto.active()):
+            self._compose(state)
+        elif state.find_user is not None:
+            state.find_user = None
         params, problems = spec.read(query)
         if params is None:  # a raw client's odd value: read what botocore puts on the wire
             params, problems = spec.read(read_query(wire_form(query)))
@@ -437,8 +491,7 @@ class Engine:
     def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential."""
         now = int(time.time())
-        with self._lock:
-            store = self._state.store
+        with self._synced() as store:
             services = [service_name] if service_name is not None else list(self._state.services)
             for service in services:
                 record = store.by_login(service, login)

@@ -21,8 +21,9 @@ class UnsimulatedOperationError(SscStubError):
         super().__init__(
             f"IAM operation {operation} is not simulated by sscstub, and the active stub is"
             " strict, so the call was stopped before it could reach AWS.",
-            "Pass strict=False to mock_ssc() (or the ssc_stub marker) to let other IAM"
-            " operations through to botocore, or serve them with another fake such as moto.",
+            "Pass strict=False to mock_ssc() (or the ssc_stub marker; SSCSTUB_STRICT=0 for the"
+            " AWS CLI plugin) to let other IAM operations through to botocore, or serve them"
+            " with another fake such as moto.",
             "how-it-hooks-botocore",
         )
 

@@ -10,8 +10,9 @@ It reaches clients in two ways:
   Session it creates; each client copies its session's handlers when it is created
   (``botocore/args.py``: ``copy.copy(self._event_emitter)``), so all clients made after
   ``import sscstub`` carry it, whether they are created before or after a stub is activated;
-* at ``import sscstub``, it is registered on every botocore emitter that exists already (found
-  through the garbage collector), so sessions and clients made before the import are served too;
+* at the first activation in a process, it is registered on every botocore emitter that exists
+  then (found through the garbage collector), so sessions and clients made before
+  ``import sscstub`` are served too;
 * ``SSCStub.attach()`` registers it on one emitter for the activations of one stub.
 
 How the dispatcher gets into ``BUILTIN_HANDLERS`` is in `_botocore_internals`.
@@ -48,6 +49,7 @@ def set_active(engine: Engine | None) -> None:
 
 
 _MODEL_KEY = "sscstub_operation_model"
+_RENAME_KEY = "sscstub_rename"
 
 
 def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
@@ -56,6 +58,9 @@ def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any
     engine = _active
     if engine is None:
         return None
+    if model.name == "UpdateUser" and context is not None:  # followed after moto renames
+        body = params.get("body", {})
+        context[_RENAME_KEY] = (body.get("UserName"), body.get("NewUserName"))
     if engine.wire:
         engine.screen(model.name, kwargs.get("request_signer"))
         if context is not None:
@@ -74,9 +79,20 @@ def dispatch_wire(request: Any, **kwargs: Any) -> Any:
     return engine.serve_wire(request, context.get(_MODEL_KEY))
 
 
+def follow_rename(http_response: Any, context: Any = None, **kwargs: Any) -> None:
+    """``after-call.iam.UpdateUser``: when moto renamed a user, its credentials follow."""
+    engine = _active
+    if engine is None or context is None or getattr(http_response, "status_code", 0) != 200:
+        return
+    old, new = context.get(_RENAME_KEY) or (None, None)
+    if isinstance(old, str) and isinstance(new, str) and engine.passes_to_moto("UpdateUser"):
+        engine.rename_user(old, new)
+
+
 EVENTS: tuple[tuple[str, Any], ...] = (
     ("before-call.iam", dispatch),
     ("before-send.iam", dispatch_wire),
+    ("after-call.iam.UpdateUser", follow_rename),
 )
 
 
@@ -91,16 +107,26 @@ def uninstall(emitter: Emitter, unique_id: str) -> None:
 
 
 EARLY_ID = "sscstub-dispatch"
+_reached = [False]
 
 
-def reach_existing_emitters() -> int:
+def reach_existing_emitters(once: bool = True) -> int:
     """Register the dispatcher on every emitter that exists already (sessions and clients made
-    before ``import sscstub``, which BUILTIN_HANDLERS no longer reaches); returns how many.
-    Idempotent: botocore ignores a second registration under the same unique id."""
-    emitters = existing_emitters()
+    before ``import sscstub``, which BUILTIN_HANDLERS does not reach); returns how many. Done at
+    the first activation in a process (clients made after the import carry the dispatcher
+    anyway). Idempotent: botocore ignores a second registration under the same unique id."""
+    if once and _reached[0]:
+        return 0
+    _reached[0] = True
+    emitters = existing_emitters(dispatch)
     for emitter in emitters:
         install(emitter, EARLY_ID)
     return len(emitters)
+
+
+def skip_existing_emitters() -> None:
+    """For a caller that attaches every emitter it needs itself (the AWS CLI plugin)."""
+    _reached[0] = True
 
 
 def register_builtins() -> None:

@@ -47,6 +47,8 @@ class IamState:
     entropy: _secrets.Entropy
     store: Store = field(default_factory=Store)
     id_prefix: str = ""
+    # Where users live when they are not sscstub's own (moto's IAM): name -> name as created.
+    find_user: Callable[[str], str | None] | None = None
 
     def __post_init__(self) -> None:
         self.id_prefix = _secrets.account_prefix(self.account_id)
@@ -76,7 +78,8 @@ def _user(sim: IamState, params: Mapping[str, Any]) -> str:
                 "ValidationError", "Must specify userName when calling with non-User credentials"
             )
         name = sim.caller
-    found = sim.store.user(name)  # every stored name was validated when it was added
+    find = sim.find_user
+    found = sim.store.user(name) if find is None else find(name)  # names there are valid
     if found is not None:
         return found
     if not _USER_NAME.fullmatch(name):

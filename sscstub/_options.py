@@ -22,19 +22,22 @@ if TYPE_CHECKING:
         """`SSCStub`'s keyword options, for ``**options`` elsewhere (a test holds it to them)."""
 
         users: Iterable[str]
-        account_id: str
+        account_id: str | None
         caller: str | None
         strict: bool
         seed: Seed | None
         services: Mapping[str, str] | None
         wire: bool
         state: str | os.PathLike[str] | None
+        moto: bool | None
 
 
 from ._errors import SscStubError
 from ._operations import DEFAULT_SERVICES, valid_user_name
 from ._secrets import Seed
 from ._store import API_KEY, PASSWORD
+
+DEFAULT_ACCOUNT = "123456789012"
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,18 @@ class Options:
     `SscStubError` saying what to pass instead."""
 
     users: tuple[str, ...] = ()
-    account_id: str = "123456789012"
+    # moto's account when its MOTO_ACCOUNT_ID says one (so composed stubs agree), else IAM's
+    # documentation's example account.
+    account_id: str = field(
+        default_factory=lambda: os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT
+    )
     caller: str | None = None
     strict: bool = True
     seed: Seed | None = None
     services: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SERVICES)
     wire: bool = False
     state: str | None = None
+    moto: bool | None = None
 
     def __post_init__(self) -> None:
         users: Any = self.users
@@ -99,6 +107,12 @@ class Options:
         object.__setattr__(self, "services", MappingProxyType(services))
         object.__setattr__(self, "strict", bool(self.strict))
         object.__setattr__(self, "wire", bool(self.wire))
+        if self.moto not in (None, True, False):
+            raise SscStubError(
+                f"moto={self.moto!r}.",
+                "Pass None (compose while moto's mock is on), True or False.",
+                "options",
+            )
         state: Any = self.state
         if state is not None:
             if not isinstance(state, (str, os.PathLike)):

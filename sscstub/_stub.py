@@ -47,7 +47,8 @@ class SSCStub:
     every activation starts from fresh state. All options are keyword-only:
 
     :param users: IAM user names that exist.
-    :param account_id: the 12-digit account the credentials belong to.
+    :param account_id: the 12-digit account the credentials belong to (default: moto's
+        ``MOTO_ACCOUNT_ID`` if set, else 123456789012).
     :param caller: the IAM user the caller is (what an omitted ``UserName`` means); it exists.
     :param strict: stop any other IAM operation with `UnsimulatedOperationError` (default) or
         let it through to botocore (``False``).
@@ -60,6 +61,9 @@ class SSCStub:
     :param state: a SQLite file to keep the state in (users, credentials, secret digests): it
         survives restarts and may be shared by several processes (`sscstub serve --state`, the
         AWS CLI plugin). Without it, the state lives in memory.
+    :param moto: compose with moto's ``mock_aws``: other IAM operations go to moto, users are
+        moto's, ``DeleteUser`` gets ``DeleteConflict`` while credentials exist. ``None``
+        (default): while moto's mock is on; ``False``: never (strict mode raises).
 
     The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
@@ -68,13 +72,14 @@ class SSCStub:
         self,
         *,
         users: Iterable[str] = (),
-        account_id: str = "123456789012",
+        account_id: str | None = None,
         caller: str | None = None,
         strict: bool = True,
         seed: Seed | None = None,
         services: Mapping[str, str] | None = None,
         wire: bool = False,
         state: str | os.PathLike[str] | None = None,
+        moto: bool | None = None,
     ) -> None:
         # Imported here, not at the top, for import cost: the engine pulls in botocore.awsrequest
         # and the model compiler, the options `dataclasses` (and so `inspect`), and
@@ -85,13 +90,14 @@ class SSCStub:
 
         self.options = Options(
             users=users,  # type: ignore[arg-type]  # any iterable: Options makes it a tuple
-            account_id=account_id,
+            **({} if account_id is None else {"account_id": account_id}),
             caller=caller,
             strict=strict,
             seed=seed,
             services=DEFAULT_SERVICES if services is None else services,
             wire=wire,
             state=state,  # type: ignore[arg-type]  # Options checks it and makes it a str
+            moto=moto,
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
@@ -138,6 +144,7 @@ class SSCStub:
                 setup()
             self._pending.clear()
             _hooks.register_builtins()
+            _hooks.reach_existing_emitters()  # the first activation only
             try:
                 for ref in self._attached:
                     emitter = ref()

@@ -5,6 +5,7 @@ from the model) with the reader of the query-protocol form requests arrive in.""
 from __future__ import annotations
 
 import datetime as _datetime_module
+import re
 import time
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import formatdate
@@ -174,11 +175,16 @@ def _xml_structure(src: Source, shape: Any, done: dict[str, str]) -> str:
     return name
 
 
+# Characters XML 1.0 cannot hold at all, even escaped: error messages may echo what a client sent.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def xml_error(request_id: str, error: dict[str, str]) -> bytes:
     """IAM's ``ErrorResponse`` for ``{"Type", "Code", "Message"}``."""
+    code, message = (_NOT_XML.sub("\ufffd", escape(error[k])) for k in ("Code", "Message"))
     return (
         f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>{error["Type"]}</Type>'
-        f"<Code>{escape(error['Code'])}</Code><Message>{escape(error['Message'])}</Message>"
+        f"<Code>{code}</Code><Message>{message}</Message>"
         f"</Error><RequestId>{request_id}</RequestId></ErrorResponse>"
     ).encode()
 

@@ -51,7 +51,12 @@ def options_from_environment(environ: Any = None) -> dict[str, Any]:
 def awscli_initialize(cli: Any) -> None:
     """Called by the AWS CLI with its session's event emitter: serve IAM from a stub attached
     to it (clients the CLI makes copy the session's handlers), for this invocation."""
+    from . import _hooks
+
     stub = SSCStub(**options_from_environment())
     stub.attach(cli)
+    # The CLI's clients all copy this session's emitter, attached above: no need to look for
+    # other emitters (a pass over every object of the CLI's process).
+    _hooks.skip_existing_emitters()
     stub.start()
     atexit.register(stub.stop)

@@ -17,7 +17,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "ssc_stub(**options): options for the ssc_stub fixture: users, account_id, caller,"
-        " strict, seed, services, wire",
+        " strict, seed, services, wire, state, moto",
     )
 
 

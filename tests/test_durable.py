@@ -157,3 +157,35 @@ def test_in_process_stubs_share_a_state_file_across_activations(tmp_path: Path) 
         assert len(again.credentials) == 1 and again.calls == ()
         again.reset()  # forgets the file's state too
     assert sscstub.mock_ssc(state=state).credentials == ()
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_snapshot_and_restore(tmp_path: Path, durable: bool) -> None:
+    from conftest import make_client
+
+    state = tmp_path / "state.db" if durable else None
+    with sscstub.mock_ssc(users=["jane"], state=state) as stub:
+        iam = make_client()
+        made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        password = made["ServiceSpecificCredential"]["ServicePassword"]
+        stub.add_user("bob")
+        snap = stub.snapshot()
+        assert repr(snap) == "<sscstub.Snapshot 2 users, 1 credentials>"
+        assert password not in repr(snap)
+        iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        iam.reset_service_specific_credential(
+            UserName="jane",
+            ServiceSpecificCredentialId=made["ServiceSpecificCredential"][
+                "ServiceSpecificCredentialId"
+            ],
+        )
+        stub.remove_user("bob")
+        calls = len(stub.calls)
+        stub.restore(snap)
+        assert stub.users == {"jane", "bob"} and len(stub.credentials) == 1
+        assert stub.authenticate("jane-at-123456789012", password)  # the digest came back
+        assert len(stub.calls) == calls  # not the call log
+        again = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        assert again["ServiceSpecificCredential"]["ServiceUserName"] == "jane+1-at-123456789012"
+    with pytest.raises(SscStubError, match="not a snapshot of account"):
+        sscstub.mock_ssc(account_id="111122223333").restore(snap)

@@ -135,7 +135,7 @@ def test_unsigned_get_and_post_forms_are_served(server: sscstub.Server) -> None:
             400,
             b"MalformedQueryString",
         ),
-        ("POST", b"x" * (1024 * 1024 + 1), {}, 413, b"RequestEntityTooLarge"),
+        ("POST", b"", {"Content-Length": str(1024 * 1024 + 1)}, 413, b"RequestEntityTooLarge"),
         ("POST", b"", {"Content-Length": "abc"}, 400, b"MalformedQueryString"),
         ("PUT", b"", {}, 405, b"MethodNotAllowed"),
         (

@@ -1,0 +1,41 @@
+"""Composition with moto: every reach into moto's internals, in one module.
+
+While moto's ``mock_aws`` is active, IAM operations sscstub does not simulate are left to moto
+(it answers at ``before-send``, after sscstub's ``before-call``), users are moto's IAM users, and
+``DeleteUser`` of a user who still has service-specific credentials gets IAM's
+``DeleteConflict``. Nothing here imports moto unless it is already imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+
+def active() -> bool:
+    """Whether moto's mock (decorator, context manager or server-less mode) is on now."""
+    models = sys.modules.get("moto.core.models")
+    if models is None:
+        return False
+    return bool(getattr(getattr(models, "botocore_stubber", None), "enabled", False))
+
+
+def _backend(account_id: str) -> Any:
+    from moto.backends import get_backend
+
+    return get_backend("iam")[account_id]["global"]
+
+
+def find_user(account_id: str, name: str) -> str | None:
+    """The moto user's name as created, matching ``name`` without regard to case, or None."""
+    users = _backend(account_id).users
+    if name in users:
+        return name
+    folded = name.lower()
+    return next((user for user in users if user.lower() == folded), None)
+
+
+def create_user(account_id: str, name: str) -> None:
+    """Create ``name`` in moto's IAM, unless a user of that name exists."""
+    if find_user(account_id, name) is None:
+        _backend(account_id).create_user(region_name="us-east-1", user_name=name)

@@ -1,0 +1,147 @@
+"""sscstub composed with moto (make unit-moto runs this file in .venv-moto: moto pins its own
+botocore range). Never collected by the main suite."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+import sscstub
+
+CC = "codecommit.amazonaws.com"
+BEDROCK = "bedrock.amazonaws.com"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise ConnectionRefusedError(f"sscstub tests must not use the network: {args!r}")
+
+    for name in ("connect", "connect_ex"):
+        monkeypatch.setattr(socket.socket, name, refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+
+
+def rotation_script() -> list[str]:
+    """A real rotation script, unmodified: user, CodeCommit credential, Bedrock key, rotate both,
+    delete the credentials, then the user."""
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_user(UserName="deploy-bot")
+    iam.attach_user_policy(
+        UserName="deploy-bot", PolicyArn="arn:aws:iam::aws:policy/AWSCodeCommitPowerUser"
+    )
+    git = iam.create_service_specific_credential(UserName="deploy-bot", ServiceName=CC)
+    key = iam.create_service_specific_credential(
+        UserName="deploy-bot", ServiceName=BEDROCK, CredentialAgeDays=30
+    )
+    ids = [
+        git["ServiceSpecificCredential"]["ServiceSpecificCredentialId"],
+        key["ServiceSpecificCredential"]["ServiceSpecificCredentialId"],
+    ]
+    secrets = []
+    for cid in ids:
+        new = iam.reset_service_specific_credential(
+            UserName="deploy-bot", ServiceSpecificCredentialId=cid
+        )["ServiceSpecificCredential"]
+        secrets.append(new.get("ServicePassword") or new["ServiceCredentialSecret"])
+    for cid in ids:
+        iam.delete_service_specific_credential(
+            UserName="deploy-bot", ServiceSpecificCredentialId=cid
+        )
+    iam.detach_user_policy(
+        UserName="deploy-bot", PolicyArn="arn:aws:iam::aws:policy/AWSCodeCommitPowerUser"
+    )
+    iam.delete_user(UserName="deploy-bot")
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == []
+    return secrets
+
+
+@pytest.mark.parametrize("moto_outside", [True, False])
+def test_the_rotation_script_runs_unmodified_in_either_nesting(moto_outside: bool) -> None:
+    stub = sscstub.mock_ssc()
+    moto = mock_aws(config={"iam": {"load_aws_managed_policies": True}})
+    decorated = moto(stub(rotation_script)) if moto_outside else stub(moto(rotation_script))
+    decorated()
+    assert [c.operation for c in stub.calls] == [
+        "CreateServiceSpecificCredential",
+        "CreateServiceSpecificCredential",
+        "ResetServiceSpecificCredential",
+        "ResetServiceSpecificCredential",
+        "DeleteServiceSpecificCredential",
+        "DeleteServiceSpecificCredential",
+    ]
+    assert stub.credentials == ()
+
+
+@mock_aws
+@sscstub.mock_ssc()
+def test_delete_user_with_credentials_is_a_conflict_and_the_user_survives() -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    iam.create_user(UserName="jane")
+    made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+    with pytest.raises(iam.exceptions.DeleteConflictException) as caught:
+        iam.delete_user(UserName="jane")
+    error = caught.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 409
+    assert (
+        error["Error"]["Message"] == "Cannot delete entity, must remove referenced objects first."
+    )
+    assert iam.get_user(UserName="jane")["User"]["UserName"] == "jane"  # moto's user survives
+    iam.delete_service_specific_credential(
+        UserName="jane",
+        ServiceSpecificCredentialId=made["ServiceSpecificCredential"][
+            "ServiceSpecificCredentialId"
+        ],
+    )
+    iam.delete_user(UserName="jane")
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
+        iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+
+
+@mock_aws
+def test_users_are_moto_s_renames_follow_and_configured_users_are_created_there() -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    with sscstub.mock_ssc(users=["preset"]) as stub:
+        iam.create_service_specific_credential(UserName="preset", ServiceName=CC)
+        assert [u["UserName"] for u in iam.list_users()["Users"]] == ["preset"]
+        iam.update_user(UserName="preset", NewUserName="renamed")
+        listed = iam.list_service_specific_credentials(UserName="renamed")
+        assert len(listed["ServiceSpecificCredentials"]) == 1
+        assert [c.user_name for c in stub.credentials] == ["renamed"]
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.list_service_specific_credentials(UserName="preset")
+
+
+def test_strict_mode_still_stops_other_calls_when_moto_is_off() -> None:
+    iam = boto3.client("iam", region_name="us-east-1")
+    with sscstub.mock_ssc(users=["jane"]):
+        with pytest.raises(sscstub.UnsimulatedOperationError, match="GetUser"):
+            iam.get_user(UserName="jane")
+        with mock_aws(), pytest.raises(ClientError, match="NoSuchEntity"):
+            boto3.client("iam", region_name="us-east-1").get_user(UserName="nobody")  # moto's
+    with (
+        mock_aws(),
+        sscstub.mock_ssc(users=["jane"], moto=False),
+        pytest.raises(sscstub.UnsimulatedOperationError, match="GetUser"),
+    ):
+        boto3.client("iam", region_name="us-east-1").get_user(UserName="jane")
+
+
+def test_the_account_is_moto_s(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    with mock_aws(), sscstub.mock_ssc() as stub:
+        iam = boto3.client("iam", region_name="us-east-1")
+        iam.create_user(UserName="jane")
+        made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        assert made["ServiceSpecificCredential"]["ServiceUserName"] == "jane-at-111122223333"
+        assert stub.account_id == "111122223333" and os.environ["MOTO_ACCOUNT_ID"]
