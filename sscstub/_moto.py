@@ -20,10 +20,15 @@ def active() -> bool:
     return bool(getattr(getattr(models, "botocore_stubber", None), "enabled", False))
 
 
-def _backend(account_id: str) -> Any:
-    from moto.backends import get_backend
+_iam_backends: list[Any] = []  # moto's BackendDict for IAM: one per process, looked up once
 
-    return get_backend("iam")[account_id]["global"]
+
+def _backend(account_id: str) -> Any:
+    if not _iam_backends:
+        from moto.backends import get_backend
+
+        _iam_backends.append(get_backend("iam"))
+    return _iam_backends[0][account_id]["global"]
 
 
 def find_user(account_id: str, name: str) -> str | None:

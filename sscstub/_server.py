@@ -1,10 +1,11 @@
 """A local IAM endpoint: the same engine, over HTTP, for every client that speaks IAM's query
 protocol (the AWS CLI, the JavaScript SDK, R's paws, code in a subprocess).
 
-`answer` is the whole protocol as one function from a request to a response, so it is tested
-without sockets; `Server` runs it in a threading HTTP server on loopback. Every request gets an
-answer, an AWS-shaped XML error at worst, and no request can stop the server. Signatures are
-not checked: there is no authentication, so never bind it to anything but loopback.
+`Front.answer` is the whole protocol as one function from a request to a response; `Server`
+runs it on an asyncio loop in a background thread, on loopback (HTTP itself is in `_http`).
+Every request gets an answer, an AWS-shaped XML error at worst, and no request can stop the
+server. Signatures are not checked: there is no authentication, so never bind it to anything
+but loopback.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ._errors import AwsError, SscStubError
+from ._http import BadRequest, Reply, encode, parse
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
 from ._stub import SSCStub
@@ -34,9 +36,7 @@ if TYPE_CHECKING:
     from ._options import StubOptions
     from ._store import Call, Credential
 
-MAX_BODY = 1024 * 1024
 API_PREFIX = "/_sscstub/"
-Reply = tuple[int, dict[str, str], bytes]
 
 
 def _xml_error(status: int, code: str, message: str, request_id: str, now: int) -> Reply:
@@ -229,91 +229,6 @@ def _json(status: int, payload: Mapping[str, Any]) -> Reply:
 # --- the HTTP server ---------------------------------------------------------------------------
 
 
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Payload Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    501: "Not Implemented",
-    503: "Service Unavailable",
-}
-_HEAD_LIMIT = 64 * 1024
-
-
-class _BadRequest(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.reply = (status, code, message)
-
-
-def _parse(buffer: bytearray) -> tuple[str, str, dict[str, str], bytes, int] | None:
-    """The first complete request in ``buffer``: (method, target, headers, body, its length in
-    bytes), or None while more bytes are needed. Raises `_BadRequest`."""
-    end = buffer.find(b"\r\n\r\n")
-    if end < 0:
-        if len(buffer) > _HEAD_LIMIT:
-            raise _BadRequest(431, "RequestHeaderTooLarge", "The request head is too large.")
-        return None
-    lines = buffer[:end].decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        raise _BadRequest(400, "MalformedRequest", "The request line is malformed.")
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise _BadRequest(400, "MalformedRequest", "A header line is malformed.")
-        headers[name.strip().lower()] = value.strip()
-    start = end + 4
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        found = _chunked(buffer, start)
-        if found is None:
-            return None
-        body, stop = found
-        return parts[0], parts[1], headers, body, stop
-    try:
-        length = int(headers.get("content-length", "0") or "0")
-    except ValueError:
-        raise _BadRequest(400, "MalformedQueryString", "Content-Length is not a number.") from None
-    if length < 0:
-        raise _BadRequest(400, "MalformedQueryString", "Content-Length is negative.")
-    if length > MAX_BODY:
-        raise _BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
-    if len(buffer) < start + length:
-        return None
-    return parts[0], parts[1], headers, bytes(buffer[start : start + length]), start + length
-
-
-def _chunked(buffer: bytearray, at: int) -> tuple[bytes, int] | None:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        line_end = buffer.find(b"\r\n", at)
-        if line_end < 0:
-            if len(buffer) - at > 100:
-                raise _BadRequest(400, "MalformedQueryString", "A chunk size is malformed.")
-            return None
-        try:
-            size = int(bytes(buffer[at:line_end]).split(b";")[0].strip(), 16)
-        except ValueError:
-            raise _BadRequest(400, "MalformedQueryString", "A chunk size is malformed.") from None
-        total += size
-        if total > MAX_BODY:
-            raise _BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
-        data_at = line_end + 2
-        if size == 0:
-            trailer = buffer.find(b"\r\n", data_at)
-            return None if trailer < 0 else (b"".join(parts), trailer + 2)
-        if len(buffer) < data_at + size + 2:
-            return None
-        parts.append(bytes(buffer[data_at : data_at + size]))
-        at = data_at + size + 2
-
-
 class _Connection(asyncio.Protocol):
     """One keep-alive connection: requests parsed from what arrives, each answer written in
     one piece (with TCP_NODELAY: no Nagle stall between small writes)."""
@@ -336,8 +251,8 @@ class _Connection(asyncio.Protocol):
         while transport is not None and not transport.is_closing():
             now = int(time.time())
             try:
-                request = _parse(self.buffer)
-            except _BadRequest as bad:
+                request = parse(self.buffer)
+            except BadRequest as bad:
                 self._reply(_xml_error(*bad.reply, front.request_id(), now), close=True)
                 return
             if request is None:
@@ -358,7 +273,7 @@ class _Connection(asyncio.Protocol):
 
     def _reply(self, reply: Reply, close: bool) -> None:
         assert self.transport is not None
-        self.transport.write(_encode(reply, close))
+        self.transport.write(encode(reply, close))
         if self.server.verbose:
             sys.stderr.write(f"sscstub: {reply[0]} {len(reply[2])} bytes\n")
         if close:
@@ -376,15 +291,6 @@ class _Connection(asyncio.Protocol):
             )
             self._reply(error, close=True)
         return None
-
-
-def _encode(reply: Reply, close: bool) -> bytes:
-    status, headers, data = reply
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
-    head += [f"{name}: {value}" for name, value in headers.items()]
-    if close:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
 
 
 class Server:
