@@ -240,6 +240,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        self.server.connections.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -278,6 +279,9 @@ class _Connection(asyncio.Protocol):
             sys.stderr.write(f"sscstub: {reply[0]} {len(reply[2])} bytes\n")
         if close:
             self.transport.close()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server.connections.discard(self)
 
     def eof_received(self) -> bool | None:
         if self.buffer.strip():  # a request cut short
@@ -321,6 +325,7 @@ class Server:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
+        self.connections: set[_Connection] = set()  # open keep-alive connections, closed at stop
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
@@ -333,6 +338,12 @@ class Server:
             loop.run_forever()
         finally:
             server.close()
+            for connection in list(self.connections):
+                if connection.transport is not None:
+                    connection.transport.close()
+            # Let the transports finish closing (their callbacks run on the loop) before it goes.
+            loop.run_until_complete(server.wait_closed())
+            loop.run_until_complete(asyncio.sleep(0))
             loop.close()
 
     def __repr__(self) -> str:

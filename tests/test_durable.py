@@ -88,7 +88,7 @@ def test_kill_9_loses_no_acknowledged_credential(tmp_path: Path) -> None:
     while len(acknowledged) < 40 and thread.is_alive():
         thread.join(0.01)
     process.send_signal(signal.SIGKILL)
-    process.wait(10)
+    process.communicate(timeout=10)
     thread.join(30)
     assert len(acknowledged) >= 40
     stored = {c.service_specific_credential_id for c in sscstub.mock_ssc(state=state).credentials}
@@ -120,7 +120,8 @@ def test_two_processes_on_one_file_never_exceed_the_limit(tmp_path: Path) -> Non
     finally:
         for process, _ in servers:
             process.send_signal(signal.SIGTERM)
-            assert process.wait(20) == 0
+            process.communicate(timeout=20)
+            assert process.returncode == 0
     assert sorted(outcomes) == ["created"] * 2 + ["limit"] * 22
     logins = sorted(c.service_user_name or "" for c in sscstub.mock_ssc(state=state).credentials)
     assert logins == ["jane+1-at-123456789012", "jane-at-123456789012"]

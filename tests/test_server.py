@@ -293,7 +293,8 @@ def test_the_command_line_prints_the_endpoint_and_stops_cleanly(tmp_path: Any) -
         assert made["ServiceSpecificCredential"]["ServiceUserName"] == "ci-bot-at-111122223333"
     finally:
         process.send_signal(signal.SIGTERM)
-        assert process.wait(20) == 0, process.stderr.read()  # type: ignore[union-attr]
+        _, errors = process.communicate(timeout=20)  # waits, and closes the pipes
+        assert process.returncode == 0, errors
 
 
 def test_the_command_line_refuses_bad_options_clearly() -> None:
