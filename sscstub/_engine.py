@@ -186,13 +186,11 @@ class Engine:
         """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
         DeleteUser does not know about them); None lets moto delete the user."""
         name = params.get("UserName")
+        if not isinstance(name, str):
+            return None  # moto answers what is wrong with it
+        user = _moto.find_user(self.account_id, name) or name  # as moto created it
         with self._synced() as store:
-            found = store.user(name) if isinstance(name, str) else None
-            owned = bool(store.of_user(name)) if isinstance(name, str) else False
-            if not owned and found is None and isinstance(name, str):
-                folded = name.lower()
-                owned = any(r.user_name.lower() == folded for r in store.records())
-            if not owned:
+            if not store.of_user(user):
                 return None
             ids = self._request_ids
             request_id = ids.pop() if ids else self._more_request_ids()
