@@ -10,6 +10,7 @@ answer has passed the caller's model, and is logged together with its change. Af
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 import weakref
@@ -66,6 +67,8 @@ class StaleCallError(SscStubError):
 Answer = tuple[int, str, int, dict[str, Any], bool]
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_modules = sys.modules
+_MOTO = "moto.core.models"
 
 
 class Engine:
@@ -262,7 +265,8 @@ class Engine:
                 return self.delete_user_conflict(query)
             return None
         state = self._state
-        if self.moto is not False and (self.moto or _moto.active()):
+        # (moto's module is looked for first: without moto imported, one dict lookup)
+        if self.moto or (self.moto is None and _MOTO in _modules and _moto.active()):
             self._compose(state)
         elif state.find_user is not None:
             state.find_user = None
