@@ -163,3 +163,20 @@ def test_chunked_bodies_are_read(server: sscstub.Server) -> None:
         while chunk := raw.recv(65536):
             answer += chunk
     assert answer.startswith(b"HTTP/1.1 200 ") and b"<IsTruncated>false</IsTruncated>" in answer
+
+
+def test_the_http_parser_reads_pipelined_partial_and_odd_cased_requests() -> None:
+    from sscstub._http import BadRequest, parse
+
+    two = bytearray(
+        b"POST / HTTP/1.1\r\nHOST: x\r\nContent-LENGTH: 3\r\nConnection: Close\r\n\r\nabc"
+        b"GET /?Action=X HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    method, target, headers, body, used = parse(two)  # type: ignore[misc]
+    assert (method, target, body) == ("POST", "/", b"abc") and headers["connection"] == "close"
+    del two[:used]
+    assert parse(two)[:4] == ("GET", "/?Action=X", {}, b"")  # type: ignore[index]
+    assert parse(bytearray(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nabc")) is None
+    assert parse(bytearray(b"POST / HTTP/1.1\r\nContent-Le")) is None
+    with pytest.raises(BadRequest):
+        parse(bytearray(b"NOT HTTP\r\n\r\n"))
