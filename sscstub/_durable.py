@@ -164,9 +164,9 @@ class Durable:
         store.journal = []
         return store
 
-    def commit(self, store: Store) -> None:
-        """Write what the store's journal noted, and commit."""
-        journal = store.journal or []
+    def commit(self, store: Store | None = None) -> None:
+        """Write what the store's journal noted (if a store is given), and commit."""
+        journal = (store.journal if store is not None else None) or []
         db = self._db
         for kind, item in journal:
             if kind == "put":

@@ -132,7 +132,7 @@ class Engine:
                 durable.begin(True)
                 try:
                     durable.replace(self._users, ())
-                    durable.commit(Store())
+                    durable.commit()
                 finally:
                     durable.abort()  # the store is read back from the file at the next call
             self._state.store = Store(self._users)
@@ -456,7 +456,7 @@ class Engine:
                 durable.begin(True)
                 try:
                     durable.replace(snapshot.users, snapshot.rows)
-                    durable.commit(Store())
+                    durable.commit()
                 finally:
                     durable.abort()  # read back from the file at the next call
             self._state.store = store_from(snapshot.users, snapshot.rows)

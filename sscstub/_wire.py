@@ -189,14 +189,6 @@ def xml_error(request_id: str, error: dict[str, str]) -> bytes:
     ).encode()
 
 
-def xml_body(operation: str, output_shape: Any, request_id: str, body: dict[str, Any]) -> bytes:
-    """The bytes IAM sends for ``body`` (success: the result members; error: ``{"Error":...}``).
-    Compiles a writer on every call: the engine keeps one per operation instead."""
-    if "Error" in body:
-        return xml_error(request_id, body["Error"])
-    return xml_writer(operation, output_shape)(request_id, body)
-
-
 def xml_headers(request_id: str, now: int, length: int) -> dict[str, str]:
     return {
         "x-amzn-RequestId": request_id,

@@ -14,7 +14,7 @@ from iamxml import assert_same
 from test_parity import _lifecycle
 
 import sscstub
-from sscstub._wire import read_query, xml_body
+from sscstub._wire import read_query, xml_writer
 
 RETRY_MODES = ["legacy", "standard", "adaptive"]
 
@@ -142,7 +142,7 @@ def test_the_request_reader_takes_what_the_sdks_send() -> None:
 
 
 def test_an_operation_without_output_writes_no_result_element() -> None:
-    data = xml_body("UpdateServiceSpecificCredential", None, "rid", {})
+    data = xml_writer("UpdateServiceSpecificCredential", None)("rid", {})
     assert data == (
         b'<UpdateServiceSpecificCredentialResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
         b"<ResponseMetadata><RequestId>rid</RequestId></ResponseMetadata>"
