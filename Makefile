@@ -1,54 +1,67 @@
 # Two entry points do every set-up step themselves on a fresh machine:
-#   make example   runs the main example (a credential-rotation report)
-#   make test      lint, types, the whole test suite (also under pytest-xdist), every example,
-#                  and the benchmark in --quick mode
+#   make example   runs the main example (a credential-rotation report) in the smallest
+#                  environment that can: sscstub and boto3, nothing else
+#   make test      lint, types, the package, the whole test suite on every supported Python on
+#                  the machine, the real clients, every example, and the benchmarks (--quick)
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: example test lint typecheck unit unit-clients unit-moto clients unit-oldest unit-oldest-botocore unit-aio examples bench bench-quick clean
+.PHONY: example test lint typecheck package unit unit-clients unit-pythons unit-moto clients \
+	unit-oldest-botocore unit-aio examples bench bench-quick clean
 
+# --- make example: sscstub and boto3 only (no test, lint or benchmark tooling) -----------------
+.venv-example/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-example
+	.venv-example/bin/python -m pip install --quiet --disable-pip-version-check -e . boto3
+	touch $@
+
+example: .venv-example/.installed
+	.venv-example/bin/python examples/rotation_report.py
+
+# --- the development environment, for every other target ---------------------------------------
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e . --group test --group lint --group bench
+	$(BIN)/python -m pip install --quiet -e . --group test --group lint --group bench \
+	  --group package
 	touch $@
 
-example: $(BIN)/.installed
-	$(BIN)/python examples/rotation_report.py
-
-test: lint typecheck unit unit-clients unit-oldest unit-oldest-botocore unit-aio unit-moto examples bench-quick
+test: lint typecheck package unit unit-clients unit-pythons unit-oldest-botocore unit-aio \
+	unit-moto examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# mypy and pyright on the package and on typed user code; pyright also rates the public API's
+# annotations (--verifytypes), which must be complete.
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy --strict sscstub tests/typing/user_code.py
+	$(BIN)/pyright tests/typing/user_code.py
+	$(BIN)/pyright --verifytypes sscstub --ignoreexternal
+
+# The sdist and wheel, checked as PyPI would; tests/test_packaging.py unpacks the sdist and
+# collects its tests.
+package: $(BIN)/.installed
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
 
 unit: $(BIN)/.installed
-	$(BIN)/python -m pytest -n 2 -p xdist -p randomly --ignore=tests/clients
+	$(BIN)/python -m pytest -n 2 -p xdist -p randomly --durations=15 --ignore=tests/clients
 
 # The real clients (AWS CLI v2 and v1, the JavaScript SDK, R's paws, curl) against the endpoint;
-# the summary line says which ran.
+# the summary line says which ran and which were skipped, and why.
 clients:
 	bash .ci/install-clients
 unit-clients: $(BIN)/.installed clients
 	$(BIN)/python -m pytest -p no:randomly -q -rs tests/clients
 
-# The suite again on the oldest Python the package declares (3.9), in its own venv, when that
-# interpreter is on the machine (pyenv puts it there on this project's CI machines).
-OLDEST := $(shell for p in python3.9 $(HOME)/.pyenv/versions/3.9*/bin/python3.9; do \
-	  $$p -c "import sys; assert sys.version_info[:2] == (3, 9)" 2>/dev/null && echo $$p && break; done)
-unit-oldest:
-ifeq ($(OLDEST),)
-	@echo "unit-oldest: python3.9 not found; the suite ran on $$($(BIN)/python --version) only"
-else
-	test -x .venv39/bin/python || $(OLDEST) -m venv .venv39
-	.venv39/bin/python -m pip install --quiet --upgrade pip
-	.venv39/bin/python -m pip install --quiet -e . --group test
-	.venv39/bin/python -m pytest -n 2 -p xdist -q -W "ignore:Boto3 will no longer support" --ignore=tests/clients
-endif
+# The suite on every other supported Python (3.10 to 3.13) found on the machine, each in its
+# own venv; the newest also with -W error and Python's development mode.
+unit-pythons:
+	bash .ci/pythons
 
 # The oldest botocore pyproject.toml admits (its model predates API keys and List paging), in
 # its own venv: the files that must hold on every botocore.
@@ -95,4 +108,4 @@ bench-quick: $(BIN)/.installed
 	cd benchmarks && ../$(BIN)/python bench_endpoint.py --quick
 
 clean:
-	rm -rf $(VENV) .venv39 .venv-* .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache dist build

@@ -17,9 +17,6 @@ aws2 iam list-service-specific-credentials --user-name nobody || echo "exit $? (
 # The JavaScript SDK v3 honours AWS_ENDPOINT_URL_IAM.
 NODE_PATH=tests/clients/js/node_modules node examples/endpoint.cjs
 
-# R's paws takes the endpoint in its config.
-R_LIBS=.paws-lib Rscript examples/endpoint.R
-
 # The test API: JSON under /_sscstub/.
 curl -s "$AWS_ENDPOINT_URL_IAM/_sscstub/credentials"
 curl -s -X POST "$AWS_ENDPOINT_URL_IAM/_sscstub/errors" \

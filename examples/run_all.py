@@ -1,6 +1,9 @@
 """Run every example, and check that every code block in README.md and docs/ that names an
 example is that file, verbatim (every Python block must name one).
 
+An example that needs a real client `make clients` could not install (R's paws without CRAN or
+an offline mirror, say) is skipped with the reason, and the summary line names it.
+
 ``--sync`` rewrites each named block from the example file it names, then checks as usual.
 """
 
@@ -8,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +25,28 @@ DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # `# examples/x.sh` for shell. Other blocks (`sh` without a name: set-up commands) are free text.
 BLOCK = re.compile(r"```(python|sh|js|r)\n(.*?)```", re.S)
 NAMED = re.compile(r"(?:#|//) (examples/[\w.-]+\.(?:py|sh|cjs|R))")
+
+
+# What an example needs beyond the venv: (path that must exist, or a command on PATH; its name).
+NEEDS: dict[str, list[tuple[str, str]]] = {
+    "endpoint.sh": [
+        ("/usr/bin/aws", "the AWS CLI v2"),
+        ("tests/clients/js/node_modules/@aws-sdk/client-iam", "the JavaScript SDK v3"),
+        ("curl", "curl"),
+    ],
+    "endpoint_paws.sh": [(".paws-lib/paws.security.identity", "R's paws"), ("Rscript", "R")],
+    "awscli_plugin.sh": [("/usr/bin/aws", "the AWS CLI v2")],
+}
+
+
+def missing_client(path: Path) -> str | None:
+    for need, name in NEEDS.get(path.name, []):
+        if "/" in need:
+            if not (ROOT / need).exists():
+                return f"{name} is not installed ({need} is missing; run `make clients`)"
+        elif shutil.which(need) is None:
+            return f"{name} is not installed ({need} is not on PATH; run `make clients`)"
+    return None
 
 
 def doc_blocks_match_examples() -> list[str]:
@@ -55,7 +81,13 @@ def main() -> int:
         sync_docs()
     problems = doc_blocks_match_examples()
     paths = [p for p in sorted([*HERE.glob("*.py"), *HERE.glob("*.sh")]) if p.name != "run_all.py"]
+    skipped = []
     for path in paths:
+        why = missing_client(path)
+        if why is not None:
+            print(f"{path.relative_to(ROOT)}: SKIPPED: {why}")
+            skipped.append(f"{path.name} ({why})")
+            continue
         env: dict[str, str] = {}
         if path.name.startswith("test_"):
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
@@ -73,7 +105,11 @@ def main() -> int:
             problems.append(f"{path.name} failed:\n{done.stdout}\n{done.stderr}")
     for problem in problems:
         print(problem, file=sys.stderr)
-    print(f"{len(paths)} examples, {len(problems)} problems")
+    ran = len(paths) - len(skipped)
+    print(
+        f"{len(paths)} examples: {ran} ran, {len(skipped)} skipped, {len(problems)} problems"
+        + (f"; skipped: {'; '.join(skipped)}" if skipped else "")
+    )
     return 1 if problems else 0
 
 

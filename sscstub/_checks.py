@@ -17,8 +17,9 @@ The generated source is kept on each function (``__source__``) for debugging.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 

@@ -29,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
         prog="sscstub",
         description="IAM service-specific credentials, simulated locally.",
     )
+    from . import __version__
+
+    top.add_argument("--version", action="version", version=f"sscstub {__version__}")
     commands = top.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",

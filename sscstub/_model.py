@@ -8,9 +8,9 @@ and raise on a violation, which is always a bug in sscstub.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 

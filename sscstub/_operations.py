@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Callable, Optional
+from typing import Any
 
 from . import _secrets
 from ._errors import AwsError
@@ -56,7 +56,7 @@ class IamState:
 
 #: What an operation returns: the response body (model member order), and the change to make
 #: once that body has passed the model check (None: the operation changes nothing).
-Outcome = tuple[dict[str, Any], Optional[Callable[[], None]]]
+Outcome = tuple[dict[str, Any], Callable[[], None] | None]
 Operation = Callable[[IamState, Mapping[str, Any], int, Stamp], Outcome]
 
 #: The last second a datetime can hold (9999-12-31T23:59:59Z).

@@ -7,9 +7,9 @@ import binascii
 import hashlib
 import hmac
 import secrets
-from typing import Union
+from typing import TypeAlias
 
-Seed = Union[int, str, bytes]
+Seed: TypeAlias = int | str | bytes
 
 _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]  # base64.b32encode is a Python loop

@@ -6,10 +6,10 @@ Nothing here imports botocore, knows about HTTP or takes a lock: the engine does
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 Stamp = Callable[[int], datetime]
 

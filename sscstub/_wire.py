@@ -7,9 +7,10 @@ from __future__ import annotations
 import datetime as _datetime_module
 import re
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import formatdate
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_plus
 
 from botocore.awsrequest import AWSResponse

@@ -75,7 +75,7 @@ def assert_same(ours: Any, real: Any, path: str = "") -> None:
             assert_same(ours[key], real[key], f"{path}.{key}")
     elif isinstance(ours, list):
         assert len(ours) == len(real), f"{path}: {len(ours)} items != {len(real)}"
-        for index, (a, b) in enumerate(zip(ours, real)):
+        for index, (a, b) in enumerate(zip(ours, real, strict=True)):
             assert_same(a, b, f"{path}[{index}]")
     elif isinstance(ours, datetime):
         assert ours == real, f"{path}: {ours} != {real}"

@@ -42,7 +42,7 @@ def test_every_answer_is_the_same_in_both_modes(local_zone: str) -> None:
         ):
             answers[wire] = _lifecycle(make_client(retries={"total_max_attempts": 1}))
     assert len(answers[False]) == len(answers[True]) > 10
-    for (op, _, kwargs, ours), (_, _, _, wired) in zip(answers[False], answers[True]):
+    for (op, _, kwargs, ours), (_, _, _, wired) in zip(answers[False], answers[True], strict=True):
         assert_same(_without_transport(ours), _without_transport(wired), f"{op}{kwargs}")
 
 
