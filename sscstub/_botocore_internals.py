@@ -4,7 +4,9 @@
   (``botocore/session.py::_register_builtin_handlers``). sscstub appends its one dispatcher to it.
 * ``botocore.awsrequest.HeadersDict``: the case-insensitive dict botocore's responses carry.
 * ``botocore.parsers.DEFAULT_TIMESTAMP_PARSER``: what botocore's query parser turns an XML
-  timestamp into (its tzinfo type depends on the machine's zone).
+  timestamp into (its tzinfo type depends on the machine's zone): `stamper` makes the same.
+* ``botocore.awsrequest.AWSResponse``: built without ``__init__`` for the before-call answer
+  (`bare_response`), and with its body where ``content`` keeps what it read (`wire_response`).
 
 ``import sscstub`` does not import ``botocore.handlers`` (it pulls in most of botocore, ~100 ms):
 if it is not imported yet, a one-shot import hook appends the dispatcher as soon as it is.
@@ -12,14 +14,19 @@ if it is not imported yet, a one-shot import hook appends the dispatcher as soon
 
 from __future__ import annotations
 
+import datetime as _datetime_module
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ._codegen import Bounded
 
 if TYPE_CHECKING:
-    from datetime import datetime
+    from ._store import Stamp
 
 # Nothing from botocore at import time: `_hooks` imports this module when sscstub is imported,
 # and `import sscstub` must stay cheap.
@@ -52,13 +59,26 @@ def existing_emitters(lacking: Any) -> list[Any]:
     ]
 
 
-def wire_form(body: Mapping[str, Any]) -> str:
-    """The form botocore sends for a query-protocol body dict (``AWSRequestPreparer``:
-    ``urlencode(body, doseq=True)``): a list becomes repeated keys, None the text "None"."""
-    from botocore.compat import urlencode
+R = TypeVar("R")
 
-    form: str = urlencode(body, doseq=True)
-    return form
+
+def bare_response(cls: type[R], url: str, status: int, headers: dict[str, str]) -> R:
+    """An ``AWSResponse`` (subclass ``cls``) with no body, made without ``__init__``: every
+    attribute set in one dict (microseconds a call on the before-call path). ``cls`` keeps the
+    headers plain in ``_plain_headers`` and builds botocore's HeadersDict only if asked."""
+    response: R = _new(cls)
+    response.__dict__ = {
+        "url": url,
+        "status_code": status,
+        "raw": None,
+        "_content": b"",
+        "_plain_headers": headers,
+        "_headers": None,
+    }
+    return response
+
+
+_new = object.__new__
 
 
 def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:
@@ -144,3 +164,55 @@ class _Chained:
 
     def __getattr__(self, name: str) -> Any:  # get_source, get_filename, ... for inspect & co.
         return getattr(self._loader, name)
+
+
+# --- timestamps exactly as botocore's parser makes them ----------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+# freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
+_REAL = (datetime,)
+_stamp_cache: tuple[Any, Stamp] | None = None
+
+
+def stamper() -> Stamp:
+    """A function from epoch seconds to the datetime botocore's query parser would produce.
+
+    dateutil gives ``tzlocal()`` when the machine's zone is named UTC and ``tzutc()`` otherwise
+    (``dateutil.parser._build_tzaware``); the answer is cached per ``time.tzname``.
+    """
+    global _stamp_cache
+    key = time.tzname
+    cached = _stamp_cache
+    if cached is None or cached[0] != key:
+        cached = _stamp_cache = (key, _make_stamper(key))
+    return cached[1]
+
+
+def _make_stamper(key: tuple[str, str]) -> Stamp:
+    parse = timestamp_parser()
+
+    def iso(ts: int) -> str:
+        return (_EPOCH + timedelta(seconds=ts)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    if "UTC" in key and key[0] != key[1]:
+        # A zone whose standard or summer name alone is UTC: dateutil's choice depends on the
+        # instant, so ask the parser each time (exact, slower, and rare).
+        def exact(ts: int) -> datetime:
+            parsed: datetime = parse(iso(ts))
+            return parsed
+
+        return exact
+    tz: tzinfo | None = parse(iso(0)).tzinfo
+    cache: Bounded[int, datetime] = Bounded()  # datetimes are immutable; a record's repeat
+
+    def fast(ts: int) -> datetime:
+        cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
+        value = cache.get(ts)
+        if value is not None and type(value) is cls:
+            return value
+        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
+        if cls is not _REAL[0]:
+            value = cls(*value.timetuple()[:6], tzinfo=tz)
+        return cache.put(ts, value)
+
+    return fast

@@ -23,10 +23,10 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
+from ._codegen import BoundedSet, Source
+
 OutputCheck = Callable[[Any], "tuple[str, str] | None"]
 InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]] | tuple[None, None]"]
-
-REMEMBERED = 4096  # values remembered per member; the set starts over when full
 
 
 def pattern_of(shape: Shape) -> re.Pattern[str] | None:
@@ -45,41 +45,18 @@ class _Missing:
 _MISSING = _Missing()
 
 
-class Source:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.namespace: dict[str, Any] = {"_MISSING": _MISSING}
-
-    def const(self, value: Any) -> str:
-        name = f"_c{len(self.namespace)}"
-        self.namespace[name] = value
-        return name
-
-    def emit(self, indent: int, line: str) -> None:
-        self.lines.append("    " * indent + line)
-
-    def build(self, name: str) -> Any:
-        source = "\n".join(self.lines)
-        exec(compile(source, f"<sscstub check {name}>", "exec"), self.namespace)
-        function = self.namespace[name]
-        function.__source__ = source
-        return function
-
-
 def _remembering(
     problem: Callable[[Any], str | None], sensitive: bool
 ) -> tuple[set[Any], Callable[[Any], str | None]]:
     """A set of values known to pass, and the full check that fills it."""
-    accepted: set[Any] = set()
+    accepted: BoundedSet[Any] = BoundedSet()
     if sensitive:
         return accepted, problem
 
     def check(value: Any) -> str | None:
         found = problem(value)
         if found is None:
-            if len(accepted) >= REMEMBERED:
-                accepted.clear()
-            accepted.add(value)
+            accepted.remember(value)
         return found
 
     return accepted, check
@@ -93,7 +70,7 @@ def output_check(
 ) -> OutputCheck:
     """The check for one output shape. Members in ``relaxed`` are not required: an older model
     requires what real IAM no longer always sends (an API key has no ServiceUserName)."""
-    src = Source()
+    src = Source(_MISSING=_MISSING)
     if shape is None:
         src.emit(0, "def check(v):")
         src.emit(1, "if v: return ('', 'no output is modeled, yet it holds ' + repr(sorted(v)))")
@@ -127,7 +104,7 @@ def _structure(
     if memo:
         # A dict equal to one that passed, value for value, passes: for members that are all
         # strings and timestamps, equality implies the same type and the same constraints met.
-        seen = src.const(set())
+        seen = src.const(BoundedSet())
         src.emit(1, "items = tuple(v.items())")
         src.emit(1, "try:")
         src.emit(2, f"if items in {seen}: return None")
@@ -168,8 +145,7 @@ def _structure(
         src.emit(2, f"if r is not None: return ('.{member}', r)")
     if memo:
         src.emit(1, "if items is not None:")
-        src.emit(2, f"if len({seen}) >= {REMEMBERED}: {seen}.clear()")
-        src.emit(2, f"{seen}.add(items)")
+        src.emit(2, f"{seen}.remember(items)")
     src.emit(1, "return None")
     return name
 
@@ -237,9 +213,9 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
 
     A value that is neither str nor int (a raw client's None, bool, list or dict) is not what
     the wire carries: the reader then returns ``(None, None)``, and the caller reads again from
-    the form botocore would send (`_wire.read_query` of `_botocore_internals.wire_form`).
+    the form botocore would send (`_query.read_query` of `_query.wire_form`).
     """
-    src = Source()
+    src = Source(_MISSING=_MISSING)
     src.emit(0, "def read(b):")
     src.emit(1, "p = {}")
     src.emit(1, "out = ()")
@@ -273,14 +249,12 @@ Parse = Callable[[Any], "tuple[Any, list[str]]"]
 
 
 def _remembering_strings(parse: Parse) -> tuple[set[str], Parse]:
-    accepted: set[str] = set()
+    accepted: BoundedSet[str] = BoundedSet()
 
     def check(value: Any) -> tuple[Any, list[str]]:
         typed, problems = parse(value)
         if not problems and type(value) is str and typed == value:
-            if len(accepted) >= REMEMBERED:
-                accepted.clear()
-            accepted.add(value)
+            accepted.remember(value)
         return typed, problems
 
     return accepted, check

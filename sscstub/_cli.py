@@ -12,18 +12,6 @@ from typing import Any
 from ._errors import SscStubError
 
 
-def _names(text: str) -> list[str]:
-    return [name for name in (part.strip() for part in text.split(",")) if name]
-
-
-def _services(text: str) -> dict[str, str]:
-    out = {}
-    for item in _names(text):
-        service, _, kind = item.partition("=")
-        out[service] = kind or "password"
-    return out
-
-
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="sscstub",
@@ -41,32 +29,24 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=4599, help="port; 0 picks a free one")
-    serve.add_argument("--users", type=_names, default=[], help="user names, comma-separated")
-    serve.add_argument("--account-id", default="123456789012", help="the 12-digit account")
-    serve.add_argument("--caller", default=None, help="the user an omitted UserName means")
-    serve.add_argument("--seed", default=None, help="make ids and secrets reproducible")
-    serve.add_argument(
-        "--services",
-        type=_services,
-        default=None,
-        help="replace the supported services: name=password|api-key, comma-separated",
-    )
-    serve.add_argument("--state", default=None, help="SQLite file that keeps the state")
+    from ._options import Options  # the options' flags are made from their declaration
+
+    for name, doc in Options.documented():
+        if doc.serve:
+            serve.add_argument(doc.flag(name), dest=name, type=doc.parse, help=doc.help)
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    from ._options import Options
     from ._server import serve  # the server's imports only when serving
 
     options: dict[str, Any] = {
-        "users": args.users,
-        "account_id": args.account_id,
-        "caller": args.caller,
-        "seed": args.seed,
-        "services": args.services,
-        "state": args.state,
+        name: getattr(args, name)
+        for name, doc in Options.documented()
+        if doc.serve and getattr(args, name) is not None
     }
     try:
         server = serve(host=args.host, port=args.port, verbose=args.verbose, **options)

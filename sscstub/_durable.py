@@ -1,10 +1,11 @@
 """Durable state: the store kept in SQLite (the standard library's ``sqlite3``, WAL mode).
 
 Every successful change is committed before its answer is sent: the engine runs a call inside
-``BEGIN IMMEDIATE`` (which takes SQLite's write lock, so several processes on one file serialize
-their changes and the two-per-service limit holds across them), reloads the store first when
-another connection has committed since (``PRAGMA data_version``), and writes the store's journal
-before ``COMMIT``. No lock of our own. The schema is versioned with ``PRAGMA user_version``.
+one `Durable.transaction` (``BEGIN IMMEDIATE``, which takes SQLite's write lock, so several
+processes on one file serialize their changes and the two-per-service limit holds across them),
+which reloads the store first when another connection has committed since (``PRAGMA
+data_version``) and writes the store's journal before ``COMMIT``. No lock of our own. The schema
+is versioned with ``PRAGMA user_version``. Whoever opens a `Durable` closes it.
 
 The same rows are the format of `snapshot`/`restore`.
 """
@@ -12,11 +13,12 @@ The same rows are the format of `snapshot`/`restore`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ._errors import SscStubError
-from ._store import Record, Store
+from ._store import Journal, Record, Store
 
 SCHEMA_VERSION = 1
 
@@ -144,14 +146,55 @@ class Durable:
     def close(self) -> None:
         self._db.close()
 
-    # --- a call ---------------------------------------------------------------------------------
+    # --- transactions ------------------------------------------------------------------------
 
-    def begin(self, write: bool = True) -> None:
-        self._db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    @contextmanager
+    def transaction(
+        self, store: Store, configured: Iterable[str], write: bool = True
+    ) -> Iterator[Store]:
+        """One transaction on the file (``BEGIN IMMEDIATE`` when writing). It yields the store
+        as the file holds it: ``store`` itself, unless another connection has committed since it
+        was read (``configured`` users are added to the file then). On a clean exit, what the
+        yielded store's journal noted is written and committed; on an exception, everything is
+        rolled back and the store is read afresh by the next transaction."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            fresh = self._fresh(configured)
+            current = store if fresh is None else fresh
+            yield current
+            self._write(current.journal)
+            db.execute("COMMIT")
+            # Our own commit does not move data_version: the store in memory stays current.
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            self._seen = None
+            raise
 
-    def fresh(self, configured: Iterable[str]) -> Store | None:
+    def replace(self, users: Iterable[str], rows: Iterable[Row]) -> None:
+        """Make the file hold exactly these users and credentials (reset and restore), in one
+        transaction; the next transaction reads them back."""
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM credentials")
+            db.execute("DELETE FROM users")
+            db.executemany(
+                "INSERT INTO users VALUES (?, ?)", [(name.lower(), name) for name in users]
+            )
+            db.executemany("INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)", list(rows))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        finally:
+            self._seen = None
+
+    def _fresh(self, configured: Iterable[str]) -> Store | None:
         """The store as the file holds it, if another connection changed it since we read it
-        (or we never did); None when the one in memory is current. Call inside a transaction."""
+        (or we never did); None when the one in memory is current."""
         version = self._db.execute("PRAGMA data_version").fetchone()[0]
         if version == self._seen:
             return None
@@ -164,42 +207,21 @@ class Durable:
         store.journal = []
         return store
 
-    def commit(self, store: Store | None = None) -> None:
-        """Write what the store's journal noted (if a store is given), and commit."""
-        journal = (store.journal if store is not None else None) or []
+    def _write(self, journal: list[tuple[Journal, Any]] | None) -> None:
+        if not journal:
+            return
         db = self._db
         for kind, item in journal:
-            if kind == "put":
+            if kind is Journal.PUT:
                 db.execute(
                     "INSERT OR REPLACE INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)",
                     record_row(item),
                 )
-            elif kind == "delete":
+            elif kind is Journal.DELETE:
                 db.execute("DELETE FROM credentials WHERE id = ?", (item,))
-            elif kind == "user":
+            elif kind is Journal.ADD_USER:
                 db.execute("INSERT OR REPLACE INTO users VALUES (?, ?)", (item.lower(), item))
             else:
+                assert kind is Journal.REMOVE_USER
                 db.execute("DELETE FROM users WHERE name_lower = ?", (item.lower(),))
-        db.execute("COMMIT")
         journal.clear()
-        # Our own commit does not move data_version: the store in memory stays current.
-
-    def end(self) -> None:
-        """End a transaction that changed nothing (an error answer, a List, a read)."""
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
-
-    def abort(self) -> None:
-        """Undo the transaction after a failure; the store in memory, which may hold part of
-        the change, is reloaded from the file before the next call."""
-        if self._db.in_transaction:
-            self._db.execute("ROLLBACK")
-        self._seen = None
-
-    def replace(self, users: Iterable[str], rows: Iterable[Row]) -> None:
-        """Make the file hold exactly these users and credentials (reset and restore)."""
-        db = self._db
-        db.execute("DELETE FROM credentials")
-        db.execute("DELETE FROM users")
-        db.executemany("INSERT INTO users VALUES (?, ?)", [(name.lower(), name) for name in users])
-        db.executemany("INSERT INTO credentials VALUES (?,?,?,?,?,?,?,?,?,?)", list(rows))

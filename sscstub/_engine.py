@@ -1,16 +1,18 @@
-"""The engine: one request in, IAM's answer out, whatever front end carried it.
+"""The engine: one request in, one `Answer` out, whatever front end carried it.
 
-One Engine belongs to one SSCStub; ``reset()`` gives it fresh state at every activation. All
-state changes and the call log happen under one lock, so concurrent callers see a consistent
-order and the per-service limit holds under races. A call changes the state only after its
-answer has passed the caller's model, and is logged together with its change. After
+One Engine belongs to one SSCStub (or one Server); ``reset()`` gives it fresh state at every
+activation. It knows neither botocore nor HTTP: a front end hands it the query-protocol
+parameters, the compiled model of the caller and how to stamp timestamps, and shapes what
+comes back. All state changes and the call log happen under one lock, so concurrent callers see
+a consistent order and the per-service limit holds under races. A call changes the state only
+after its answer has passed the caller's model, and is logged together with its change; with
+durable state, every call is one transaction on the file, committed before the answer. After
 ``os.fork()`` a child gets fresh locks and fresh randomness (unseeded stubs).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 import threading
 import time
 import weakref
@@ -20,24 +22,14 @@ from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
-from botocore.awsrequest import AWSResponse
-
 from . import _moto, _secrets
-from ._botocore_internals import wire_form, wire_response
+from ._answer import Answer
 from ._durable import Durable, Snapshot, snapshot_of, store_from
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, ModelViolation, iam
+from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
-from ._store import API_KEY, PASSWORD, Call, Credential, Store
-from ._wire import (
-    make_request_ids,
-    read_query,
-    respond,
-    stamper,
-    xml_error,
-    xml_headers,
-)
+from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
 
 
 class _Fault:
@@ -62,13 +54,13 @@ class StaleCallError(SscStubError):
         )
 
 
-# One answer, before any front end shapes it: (HTTP status, request id, the epoch second it was
-# made at, the body without ResponseMetadata, whether botocore would retry it).
-Answer = tuple[int, str, int, dict[str, Any], bool]
+class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an error)
+    """A raw client (no parameter validation) sent values that are not strings: the front end
+    reads the request again as botocore puts it on the wire (`_query.wire_form`)."""
+
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_modules = sys.modules
-_MOTO = "moto.core.models"
+_new = tuple.__new__  # a NamedTuple without its Python-level __new__ (a few hundred ns a call)
 
 
 class Engine:
@@ -104,20 +96,36 @@ class Engine:
         self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
-        self.durable = None if options.state is None else Durable(options.state, account_id)
+        # The state file's connection: opened by open() (a stub's start, a server's start) and
+        # closed by close(); None otherwise. Checked here, so a bad file fails at once.
+        self.durable: Durable | None = None
         self.generation = 0  # a new one at every reset and stop: calls from an older are stale
         self.owner: weakref.ref[Any] | None = None  # the SSCStub, while it is active
         self.started_at = ""
-        if self.durable is None:
-            self.reset()  # durable state is the file's, kept across engines and processes
+        if options.state is None:
+            self.reset()
+        else:  # durable state is the file's, kept across engines and processes
+            Durable(options.state, account_id).close()
         _engines.add(self)
+
+    def open(self) -> None:
+        """Open the state file's connection (with durable state), for the calls to come."""
+        if self.options.state is not None and self.durable is None:
+            self.durable = Durable(self.options.state, self.account_id)
+
+    def close(self) -> None:
+        """Close the state file's connection; reads after this open one for themselves."""
+        durable, self.durable = self.durable, None
+        if durable is not None:
+            durable.close()
 
     def activate(self) -> None:
         """What every activation starts from: no calls or faults, and fresh state, except that
         durable state is the file's (it persists across activations and processes)."""
-        if self.durable is None:
+        if self.options.state is None:
             self.reset()
             return
+        self.open()
         with self._lock:
             self._calls = []
             self._faults = {}
@@ -127,14 +135,7 @@ class Engine:
     def reset(self) -> None:
         """Forget every credential, call and fault (with durable state, the file's too)."""
         with self._lock:
-            durable = self.durable
-            if durable is not None:
-                durable.begin(True)
-                try:
-                    durable.replace(self._users, ())
-                    durable.commit()
-                finally:
-                    durable.abort()  # the store is read back from the file at the next call
+            self._replace_file(self._users, ())
             self._state.store = Store(self._users)
             self._state.entropy = _secrets.Entropy(self.options.seed)
             self._calls = []
@@ -160,18 +161,102 @@ class Engine:
 
     # --- the hot path ---------------------------------------------------------------------------
 
-    def serve(
-        self, operation: str, request: Mapping[str, Any], model: Any = None
-    ) -> tuple[AWSResponse, dict[str, Any]] | None:
-        """Answer one botocore call at ``before-call``; ``model`` is its OperationModel, whose
-        ServiceModel the checks and the answer follow."""
-        answer = self.handle(
-            operation, request["body"], iam(None if model is None else model.service_model)
-        )
-        if answer is None:
+    def handle(
+        self, operation: str, query: Mapping[str, Any], iam_model: IamModel, stamp: Stamp
+    ) -> Answer | None:
+        """Answer one request (its query-protocol parameters) as IAM would, checked against
+        ``iam_model`` (the caller's), with timestamps made by ``stamp``; None leaves it to
+        whatever serves it without sscstub (moto, botocore). Raises `OddValues` for values a
+        raw client sent that are not strings."""
+        generation = self.generation
+        spec = iam_model.operations.get(operation)
+        if spec is None:
+            to_moto = self.composes_with_moto()
+            if self.strict and not to_moto:
+                raise UnsimulatedOperationError(operation)
+            if to_moto and operation == "DeleteUser":
+                return self.delete_user_conflict(query)
             return None
-        status, request_id, now, body, retryable = answer
-        return respond(request["url"], status, request_id, now, body, retryable)
+        state = self._state
+        if self.moto or (self.moto is None and _moto.mock_on()):
+            self._compose(state)
+        elif state.find_user is not None:
+            state.find_user = None
+        params, problems = spec.read(query)
+        if params is None:
+            raise OddValues
+        now = int(time.time())  # read once: freezegun's clock is slow
+        with self._lock:
+            if generation != self.generation:
+                raise StaleCallError()
+            if self.options.state is None:  # in memory: no transaction to open
+                return self._decide(spec, iam_model, params, problems, now, stamp)
+            with self._transaction():  # committed before the answer is returned
+                return self._decide(spec, iam_model, params, problems, now, stamp)
+
+    def _decide(
+        self,
+        spec: OperationSpec,
+        iam_model: IamModel,
+        params: dict[str, Any],
+        problems: Any,
+        now: int,
+        stamp: Stamp,
+    ) -> Answer:
+        """The answer, and the change it makes (under the lock, inside the transaction)."""
+        operation = spec.name
+        ids = self._request_ids
+        request_id = ids.pop() if ids else self._more_request_ids()
+        try:
+            fault = self._take_fault(operation) if self._faults else None
+            if fault is not None:
+                raise AwsError(fault.spec.code, fault.message)
+            if problems:
+                count = len(problems)
+                raise AwsError(
+                    "ValidationError",
+                    f"{count} validation error{'s' if count > 1 else ''} detected: "
+                    + "; ".join(problems),
+                )
+            body, change = OPERATIONS[operation](self._state, params, now, stamp)
+        except AwsError as error:
+            self._calls.append((operation, params, error.code, request_id))
+            return self._error_answer(iam_model, error, request_id, now, operation)
+        if spec.trim is not None:
+            body = spec.trim(body)
+        broken = spec.find_problem(body)
+        if broken is not None:  # a bug in sscstub: nothing changes or is logged
+            raise ModelViolation(broken[0] or "<root>", broken[1])
+        try:
+            if change is not None:
+                change()
+        finally:  # the call is logged once its change began, whatever interrupts
+            self._calls.append((operation, params, None, request_id))
+        return _new(Answer, (200, request_id, now, operation, body, None, False))
+
+    @staticmethod
+    def _error_answer(
+        iam_model: IamModel, error: AwsError, request_id: str, now: int, operation: str
+    ) -> Answer:
+        spec = iam_model.errors.get(error.code) or ErrorSpec(
+            error.code, 400, "Sender", error.message
+        )
+        body = {"Type": spec.type, "Code": error.code, "Message": error.message}
+        return Answer(spec.status, request_id, now, operation, None, body, spec.retryable)
+
+    def _more_request_ids(self) -> str:
+        """The next request id, when none is left (under the lock). They are made 64 at a time:
+        one pass over pooled bytes, cheaper than 64."""
+        ids = self._request_ids
+        ids.extend(_secrets.make_request_ids(self._state.entropy, 64))
+        ids.reverse()  # pop() from the end hands them out in the order they were made
+        return ids.pop()
+
+    # --- composition with moto --------------------------------------------------------------------
+
+    def composes_with_moto(self) -> bool:
+        """Whether IAM operations sscstub does not serve go to moto (its mock is on)."""
+        return self.moto is not False and _moto.mock_on()
 
     def _compose(self, state: IamState) -> None:
         """Users are moto's while its mock is on; the configured ones are created there once."""
@@ -181,10 +266,6 @@ class Engine:
                 _moto.create_user(account, name)
             state.find_user = lambda name: _moto.find_user(account, name)
 
-    def passes_to_moto(self, operation: str) -> bool:
-        """Whether an IAM operation sscstub does not serve goes to moto (its mock is on)."""
-        return self.moto is not False and _moto.active()
-
     def delete_user_conflict(self, params: Mapping[str, Any]) -> Answer | None:
         """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
         DeleteUser does not know about them); None lets moto delete the user."""
@@ -192,180 +273,57 @@ class Engine:
         if not isinstance(name, str):
             return None  # moto answers what is wrong with it
         user = _moto.find_user(self.account_id, name) or name  # as moto created it
-        with self._synced() as store:
+        with self._lock, self._transaction(write=False) as store:
             if not store.of_user(user):
                 return None
-            ids = self._request_ids
-            request_id = ids.pop() if ids else self._more_request_ids()
-        now = int(time.time())
-        body = {
-            "Error": {
-                "Type": "Sender",
-                "Code": "DeleteConflict",
-                "Message": "Cannot delete entity, must remove referenced objects first.",
-            }
-        }
-        return 409, request_id, now, body, False
+            request_id = self._request_ids.pop() if self._request_ids else self._more_request_ids()
+        error = AwsError(
+            "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
+        )
+        return self._error_answer(self.model, error, request_id, int(time.time()), "DeleteUser")
 
     def rename_user(self, old: str, new: str) -> None:
         """Follow moto's UpdateUser: the credentials of ``old`` now belong to ``new``."""
-        with self._synced(write=True) as store:
+        with self._lock, self._transaction() as store:
             for record in [r for r in store.records() if r.user_name == old]:
                 store.remove(record)
                 record.user_name = new
                 store.add(record)
 
-    def screen(self, operation: str, signer: Any = None) -> None:
-        """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
-        serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
-        if self.strict and operation not in OPERATIONS and not self.passes_to_moto(operation):
-            raise UnsimulatedOperationError(operation)
-        if type(signer).__module__.startswith("aiobotocore"):
-            raise SscStubError(
-                "wire=True cannot serve aiobotocore clients: they read the response body"
-                " asynchronously, and sscstub answers in wire mode with a plain HTTP response.",
-                "Use the default mode (wire=False) for aiobotocore clients; it serves them at"
-                " before-call.",
-                "options",
-            )
-
-    def serve_wire(self, request: Any, model: Any) -> AWSResponse | None:
-        """Answer one botocore request at ``before-send`` with IAM's bytes; ``model`` is its
-        OperationModel (None: botocore's own IAM model)."""
-        query = read_query(request.body or b"")
-        operation = query.get("Action", "")
-        iam_model = iam(None if model is None else model.service_model)
-        answer = self.handle(operation, query, iam_model)
-        if answer is None:
-            return None
-        status, request_id, now, body, _ = answer
-        if status == 200:
-            write = iam_model.operations[operation].write_xml
-            assert write is not None
-            data = write(request_id, body)
-        else:
-            data = xml_error(request_id, body["Error"])
-        response: AWSResponse = wire_response(
-            request.url, status, xml_headers(request_id, now, len(data)), data
-        )
-        return response
-
-    def handle(
-        self, operation: str, query: Mapping[str, Any], iam_model: IamModel
-    ) -> Answer | None:
-        """Answer one request (the query-protocol parameters) as IAM would: the front ends
-        (before-call, wire, HTTP) only shape what this returns."""
-        generation = self.generation
-        spec = iam_model.operations.get(operation)
-        if spec is None:
-            to_moto = self.passes_to_moto(operation)
-            if self.strict and not to_moto:
-                raise UnsimulatedOperationError(operation)
-            if to_moto and operation == "DeleteUser":
-                return self.delete_user_conflict(query)
-            return None
-        state = self._state
-        # (moto's module is looked for first: without moto imported, one dict lookup)
-        if self.moto or (self.moto is None and _MOTO in _modules and _moto.active()):
-            self._compose(state)
-        elif state.find_user is not None:
-            state.find_user = None
-        params, problems = spec.read(query)
-        if params is None:  # a raw client's odd value: read what botocore puts on the wire
-            params, problems = spec.read(read_query(wire_form(query)))
-            assert params is not None  # the wire form holds only strings
-        now = int(time.time())  # read once: freezegun's clock is slow
-        error: AwsError | None = None
-        with self._lock:
-            if generation != self.generation:
-                raise StaleCallError()
-            durable = self.durable
-            if durable is not None:
-                self._begin(durable)
-            try:
-                ids = self._request_ids
-                request_id = ids.pop() if ids else self._more_request_ids()
-                try:
-                    fault = self._take_fault(operation) if self._faults else None
-                    if fault is not None:
-                        raise AwsError(fault.spec.code, fault.message)
-                    if problems:
-                        count = len(problems)
-                        raise AwsError(
-                            "ValidationError",
-                            f"{count} validation error{'s' if count > 1 else ''} detected: "
-                            + "; ".join(problems),
-                        )
-                    body, change = OPERATIONS[operation](self._state, params, now, stamper())
-                except AwsError as exc:
-                    error = exc
-                if error is None:
-                    if spec.trim is not None:
-                        body = spec.trim(body)
-                    broken = spec.find_problem(body)
-                    if broken is not None:  # a bug in sscstub: nothing changes or is logged
-                        raise ModelViolation(broken[0] or "<root>", broken[1])
-                    try:
-                        if change is not None:
-                            change()
-                            if durable is not None:  # committed before the answer is sent
-                                durable.commit(self._state.store)
-                    finally:  # the call is logged once its change began, whatever interrupts
-                        self._calls.append((operation, params, None, request_id))
-                    return 200, request_id, now, body, False
-                self._calls.append((operation, params, error.code, request_id))
-            except BaseException:
-                if durable is not None:
-                    durable.abort()
-                raise
-            finally:
-                if durable is not None:
-                    durable.end()
-        err = iam_model.errors.get(error.code) or ErrorSpec(
-            error.code, 400, "Sender", error.message
-        )
-        body = {"Error": {"Type": err.type, "Code": error.code, "Message": error.message}}
-        return err.status, request_id, now, body, err.retryable
-
     # --- durable state --------------------------------------------------------------------------
 
-    def _begin(self, durable: Durable, write: bool = True) -> None:
-        """Open a transaction and make the store in memory the file's (under the lock)."""
-        durable.begin(write)
+    @contextmanager
+    def _connection(self) -> Iterator[Durable | None]:
+        """The state file's connection (None without durable state); while none is open (the
+        stub is stopped), one opened for this use alone."""
+        durable = self.durable
+        if durable is not None or self.options.state is None:
+            yield durable
+            return
+        durable = Durable(self.options.state, self.account_id)
         try:
-            store = durable.fresh(self._users)
-        except BaseException:
-            durable.abort()
-            raise
-        if store is not None:
-            self._state.store = store
+            yield durable
+        finally:
+            durable.close()
 
     @contextmanager
-    def _synced(self, write: bool = False) -> Iterator[Store]:
-        """The lock, and with durable state a transaction over the file's current store;
-        a change made inside is committed on a clean exit."""
-        with self._lock:
-            durable = self.durable
+    def _transaction(self, write: bool = True) -> Iterator[Store]:
+        """The store to read (and change), under the lock the caller holds. With durable state
+        it is the file's, inside one transaction that commits what changed on a clean exit and
+        undoes it on an exception."""
+        with self._connection() as durable:
             if durable is None:
                 yield self._state.store
                 return
-            self._begin(durable, write)
-            try:
-                yield self._state.store
-                if write:
-                    durable.commit(self._state.store)
-            except BaseException:
-                durable.abort()
-                raise
-            finally:
-                durable.end()
+            with durable.transaction(self._state.store, self._users, write) as store:
+                self._state.store = store
+                yield store
 
-    def _more_request_ids(self) -> str:
-        """Request ids are made 64 at a time: one pass over pooled bytes, cheaper than 64."""
-        ids = self._request_ids
-        ids.extend(make_request_ids(self._state.entropy, 64))
-        ids.reverse()  # pop() from the end hands them out in the order they were made
-        return ids.pop()
+    def _replace_file(self, users: tuple[str, ...], rows: tuple[Any, ...]) -> None:
+        """With durable state, make the file hold exactly these (reset and restore)."""
+        with self._connection() as durable:
+            if durable is not None:
+                durable.replace(users, rows)
 
     def _take_fault(self, operation: str) -> _Fault | None:
         queue = self._faults.get(operation)
@@ -434,12 +392,12 @@ class Engine:
 
     def credentials(self) -> tuple[Credential, ...]:
         now = int(time.time())
-        with self._synced() as store:  # what can change (status) is read here
+        with self._lock, self._transaction(write=False) as store:  # status is read here
             records = [(r, r.status) for r in store.records()]
         return tuple(r.to_credential(now, status) for r, status in records)
 
     def snapshot(self) -> Snapshot:
-        with self._synced() as store:
+        with self._lock, self._transaction(write=False) as store:
             return snapshot_of(self.account_id, store)
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -451,22 +409,15 @@ class Engine:
                 "the-test-api",
             )
         with self._lock:
-            durable = self.durable
-            if durable is not None:
-                durable.begin(True)
-                try:
-                    durable.replace(snapshot.users, snapshot.rows)
-                    durable.commit()
-                finally:
-                    durable.abort()  # read back from the file at the next call
+            self._replace_file(snapshot.users, snapshot.rows)
             self._state.store = store_from(snapshot.users, snapshot.rows)
 
     def users(self) -> frozenset[str]:
-        with self._synced() as store:
+        with self._lock, self._transaction(write=False) as store:
             return frozenset(store.users.values())
 
     def add_user(self, name: str) -> None:
-        with self._synced(write=True) as store:
+        with self._lock, self._transaction() as store:
             users = store.users
             existing = users.get(name.lower())
             if existing is not None and existing != name:
@@ -480,7 +431,7 @@ class Engine:
 
     def remove_user(self, name: str) -> None:
         """Delete a user as IAM's DeleteUser would: refused while it has credentials."""
-        with self._synced(write=True) as store:
+        with self._lock, self._transaction() as store:
             found = store.user(name)
             if found is None:
                 raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
@@ -493,7 +444,7 @@ class Engine:
     def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential."""
         now = int(time.time())
-        with self._synced() as store:
+        with self._lock, self._transaction(write=False) as store:
             services = [service_name] if service_name is not None else list(self._state.services)
             for service in services:
                 record = store.by_login(service, login)

@@ -4,7 +4,7 @@ One dispatcher answers ``before-call.iam`` (so every IAM operation, and no other
 It holds no state: it asks the single active engine, and returns None (botocore carries on as
 if sscstub did not exist) while no stub is active.
 
-It reaches clients in two ways:
+It reaches clients in three ways:
 
 * it is appended to ``botocore.handlers.BUILTIN_HANDLERS``, which botocore copies into every
   Session it creates; each client copies its session's handlers when it is created
@@ -15,7 +15,9 @@ It reaches clients in two ways:
   ``import sscstub`` are served too;
 * ``SSCStub.attach()`` registers it on one emitter for the activations of one stub.
 
-How the dispatcher gets into ``BUILTIN_HANDLERS`` is in `_botocore_internals`.
+How the dispatcher gets into ``BUILTIN_HANDLERS`` is in `_botocore_internals`; how an answer is
+shaped for botocore is in `_botocore_front`, which is imported at the first activation (it
+pulls in botocore's response classes: ``import sscstub`` stays cheap).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ._botocore_internals import add_builtin_handlers, existing_emitters
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     from ._engine import Engine
 
 
@@ -37,6 +41,7 @@ class Emitter(Protocol):
 
 
 _active: Engine | None = None
+_front: ModuleType | Any = None  # `_botocore_front`, from the first activation on
 
 
 def active() -> Engine | None:
@@ -44,7 +49,12 @@ def active() -> Engine | None:
 
 
 def set_active(engine: Engine | None) -> None:
-    global _active
+    """Make ``engine`` the one the dispatchers ask (None: no stub is active)."""
+    global _active, _front
+    if engine is not None and _front is None:
+        from . import _botocore_front
+
+        _front = _botocore_front
     _active = engine
 
 
@@ -62,11 +72,11 @@ def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any
         body = params.get("body", {})
         context[_RENAME_KEY] = (body.get("UserName"), body.get("NewUserName"))
     if engine.wire:
-        engine.screen(model.name, kwargs.get("request_signer"))
+        _front.screen(engine, model.name, kwargs.get("request_signer"))
         if context is not None:
             context[_MODEL_KEY] = model  # travels with the request to before-send
         return None
-    return engine.serve(model.name, params, model)
+    return _front.answer_call(engine, model.name, params, model)
 
 
 def dispatch_wire(request: Any, **kwargs: Any) -> Any:
@@ -76,7 +86,7 @@ def dispatch_wire(request: Any, **kwargs: Any) -> Any:
     if engine is None or not engine.wire:
         return None
     context = getattr(request, "context", None) or {}
-    return engine.serve_wire(request, context.get(_MODEL_KEY))
+    return _front.answer_request(engine, request, context.get(_MODEL_KEY))
 
 
 def follow_rename(http_response: Any, context: Any = None, **kwargs: Any) -> None:
@@ -85,7 +95,7 @@ def follow_rename(http_response: Any, context: Any = None, **kwargs: Any) -> Non
     if engine is None or context is None or getattr(http_response, "status_code", 0) != 200:
         return
     old, new = context.get(_RENAME_KEY) or (None, None)
-    if isinstance(old, str) and isinstance(new, str) and engine.passes_to_moto("UpdateUser"):
+    if isinstance(old, str) and isinstance(new, str) and engine.composes_with_moto():
         engine.rename_user(old, new)
 
 

@@ -7,6 +7,7 @@ and raise on a violation, which is always a bug in sscstub.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from botocore.model import ListShape, Shape, StructureShape
 
 from ._botocore_internals import cache_on, cached_on
 from ._checks import InputReader, OutputCheck, input_reader, output_check
-from ._wire import XmlWriter, xml_writer
+from ._query import XmlWriter, xml_writer
 
 OPERATIONS = (
     "CreateServiceSpecificCredential",
@@ -111,18 +112,17 @@ class OperationSpec:
     trim: Callable[[dict[str, Any]], dict[str, Any]] | None = None
     write_xml: XmlWriter | None = None  # (request id, body) -> IAM's bytes on success
 
-    def check_output(self, body: Mapping[str, Any]) -> None:
-        """Raise `ModelViolation` when ``body`` breaks the model."""
-        broken = self.find_problem(body)
-        if broken is not None:
-            raise ModelViolation(broken[0] or "<root>", broken[1])
-
 
 @dataclass(frozen=True)
 class IamModel:
     api_version: str
     operations: Mapping[str, OperationSpec]
     errors: Mapping[str, ErrorSpec]
+
+    def writer(self, operation: str) -> XmlWriter | None:
+        """The XML writer of one of the five operations (None for any other)."""
+        spec = self.operations.get(operation)
+        return None if spec is None else spec.write_xml
 
     def operation(self, name: str) -> OperationSpec | None:
         """Look an operation up by API name or by client method name."""
@@ -133,7 +133,6 @@ class IamModel:
 
 
 _by_signature: dict[str, IamModel] = {}
-_default: list[IamModel] = []
 
 
 def iam(service: Any = None) -> IamModel:
@@ -145,9 +144,7 @@ def iam(service: Any = None) -> IamModel:
     with the same shapes. Clients of an older botocore get checks, and answers, of their model.
     """
     if service is None or getattr(service, "service_name", None) != "iam":
-        if not _default:
-            _default.append(_compile(None))
-        return _default[0]
+        return _default()
     found: IamModel | None = cached_on(service)
     if found is None:
         signature = _signature(service)
@@ -158,18 +155,18 @@ def iam(service: Any = None) -> IamModel:
     return found
 
 
-_service_models: list[Any] = []
+@functools.cache
+def _default() -> IamModel:
+    return _compile(None)
 
 
+@functools.cache
 def default_service_model() -> Any:
     """botocore's own IAM ServiceModel (for answers with no client model at hand)."""
-    if not _service_models:
-        from botocore.loaders import create_loader
-        from botocore.model import ServiceModel
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
 
-        loaded = create_loader().load_service_model("iam", "service-2")
-        _service_models.append(ServiceModel(loaded, "iam"))
-    return _service_models[0]
+    return ServiceModel(create_loader().load_service_model("iam", "service-2"), "iam")
 
 
 def _signature(service: Any) -> str:

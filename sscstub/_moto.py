@@ -8,27 +8,32 @@ While moto's ``mock_aws`` is active, IAM operations sscstub does not simulate ar
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
+_modules = sys.modules
 
-def active() -> bool:
-    """Whether moto's mock (decorator, context manager or server-less mode) is on now."""
-    models = sys.modules.get("moto.core.models")
+
+def mock_on() -> bool:
+    """Whether moto's mock (decorator, context manager or server-less mode) is on now; one
+    dict lookup while moto is not imported."""
+    models = _modules.get("moto.core.models")
     if models is None:
         return False
     return bool(getattr(getattr(models, "botocore_stubber", None), "enabled", False))
 
 
-_iam_backends: list[Any] = []  # moto's BackendDict for IAM: one per process, looked up once
+@functools.cache
+def _iam_backends() -> Any:
+    """moto's BackendDict for IAM: one per process, looked up once."""
+    from moto.backends import get_backend
+
+    return get_backend("iam")
 
 
 def _backend(account_id: str) -> Any:
-    if not _iam_backends:
-        from moto.backends import get_backend
-
-        _iam_backends.append(get_backend("iam"))
-    return _iam_backends[0][account_id]["global"]
+    return _iam_backends()[account_id]["global"]
 
 
 def find_user(account_id: str, name: str) -> str | None:

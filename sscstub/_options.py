@@ -1,17 +1,19 @@
 """`Options`: what a stub is configured with, validated once, shared by every front end.
 
-`SSCStub` (and so `mock_ssc`), the pytest marker and the command line all build one of these;
-a new option is a new field here, a parameter of `SSCStub.__init__`, and nothing else (a test
-checks that the two agree).
+`SSCStub` (and so `mock_ssc`), the pytest marker, ``sscstub serve`` and the AWS CLI plugin all
+build one of these. Each field declares once how the text front ends take it (`FieldDoc`): the
+marker's help line, the ``sscstub serve`` flags and the plugin's ``SSCSTUB_*`` variables are
+made from these fields, and a test holds `SSCStub.__init__` and `StubOptions` to them, so a new
+option is a field here and a parameter of `SSCStub.__init__`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Mapping
+from dataclasses import Field, dataclass, field, fields
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -40,24 +42,88 @@ from ._store import API_KEY, PASSWORD
 DEFAULT_ACCOUNT = "123456789012"
 
 
+def names_in(text: str) -> list[str]:
+    """``"jane, bob"`` -> ``["jane", "bob"]``."""
+    return [name for name in (part.strip() for part in text.split(",")) if name]
+
+
+def services_in(text: str) -> dict[str, str]:
+    """``"x.amazonaws.com=api-key,y.amazonaws.com"`` -> kinds (``password`` by default)."""
+    out = {}
+    for item in names_in(text):
+        service, _, kind = item.partition("=")
+        out[service.strip()] = kind.strip() or PASSWORD
+    return out
+
+
+def flag_in(text: str) -> bool:
+    """``0``, ``false``, ``no`` and ``off`` are False; anything else is True."""
+    return text.strip().lower() not in ("0", "false", "no", "off")
+
+
+class FieldDoc(NamedTuple):
+    """How the text front ends take one option."""
+
+    help: str
+    serve: bool = True  # a flag of `sscstub serve`
+    plugin: bool = True  # an SSCSTUB_* variable of the AWS CLI plugin
+    parse: Callable[[str], Any] = str  # from the text of a flag or variable
+
+    def variable(self, name: str) -> str:
+        return f"SSCSTUB_{name.upper()}"
+
+    def flag(self, name: str) -> str:
+        return f"--{name.replace('_', '-')}"
+
+
+def _doc(text: str, **how: Any) -> dict[str, FieldDoc]:
+    return {"doc": FieldDoc(text, **how)}
+
+
 @dataclass(frozen=True)
 class Options:
     """The validated options of one stub. Build it with keywords; bad values raise
     `SscStubError` saying what to pass instead."""
 
-    users: tuple[str, ...] = ()
+    users: tuple[str, ...] = field(
+        default=(), metadata=_doc("IAM user names that exist, comma-separated", parse=names_in)
+    )
     # moto's account when its MOTO_ACCOUNT_ID says one (so composed stubs agree), else IAM's
     # documentation's example account.
     account_id: str = field(
-        default_factory=lambda: os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT
+        default_factory=lambda: os.environ.get("MOTO_ACCOUNT_ID") or DEFAULT_ACCOUNT,
+        metadata=_doc(f"the 12-digit account (default: $MOTO_ACCOUNT_ID, else {DEFAULT_ACCOUNT})"),
     )
-    caller: str | None = None
-    strict: bool = True
-    seed: Seed | None = None
-    services: Mapping[str, str] = field(default_factory=lambda: DEFAULT_SERVICES)
-    wire: bool = False
-    state: str | None = None
-    moto: bool | None = None
+    caller: str | None = field(
+        default=None, metadata=_doc("the IAM user an omitted UserName means")
+    )
+    strict: bool = field(
+        default=True,
+        metadata=_doc(
+            "stop other IAM operations (0 lets them through)", serve=False, parse=flag_in
+        ),
+    )
+    seed: Seed | None = field(default=None, metadata=_doc("make ids and secrets reproducible"))
+    services: Mapping[str, str] = field(
+        default_factory=lambda: DEFAULT_SERVICES,
+        metadata=_doc(
+            "replace the supported services: name=password|api-key, comma-separated",
+            parse=services_in,
+        ),
+    )
+    wire: bool = field(
+        default=False,
+        metadata=_doc("answer with IAM's XML at before-send", serve=False, plugin=False),
+    )
+    state: str | None = field(
+        default=None, metadata=_doc("a SQLite file that keeps the state across processes")
+    )
+    moto: bool | None = field(
+        default=None,
+        metadata=_doc(
+            "compose with moto's mock_aws (None: while it is on)", serve=False, plugin=False
+        ),
+    )
 
     def __post_init__(self) -> None:
         users: Any = self.users
@@ -124,8 +190,51 @@ class Options:
             object.__setattr__(self, "state", os.fspath(state))
 
     @classmethod
-    def names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
+    def documented(cls) -> list[tuple[str, FieldDoc]]:
+        """Every option's name and how the text front ends take it, in declaration order."""
+        return [(f.name, _field_doc(f)) for f in fields(cls)]
+
+    @classmethod
+    def from_text(cls, texts: Mapping[str, str]) -> dict[str, Any]:
+        """Keywords for `from_keywords` from option texts (flags, variables) by option name;
+        a text that cannot be read raises `SscStubError` naming the option."""
+        docs = dict(cls.documented())
+        out = {}
+        for name, text in texts.items():
+            try:
+                out[name] = docs[name].parse(text)
+            except ValueError as error:
+                raise SscStubError(
+                    f"{name}={text!r} cannot be read: {error}.", docs[name].help, "options"
+                ) from None
+        return out
+
+    @classmethod
+    def from_keywords(
+        cls,
+        *,
+        users: Iterable[str] = (),
+        account_id: str | None = None,
+        caller: str | None = None,
+        strict: bool = True,
+        seed: Seed | None = None,
+        services: Mapping[str, str] | None = None,
+        wire: bool = False,
+        state: str | os.PathLike[str] | None = None,
+        moto: bool | None = None,
+    ) -> Options:
+        """The options of `SSCStub`'s keywords (there, None means the default)."""
+        return cls(
+            users=users,  # type: ignore[arg-type]  # any iterable: made a tuple
+            **({} if account_id is None else {"account_id": account_id}),
+            caller=caller,
+            strict=strict,
+            seed=seed,
+            services=DEFAULT_SERVICES if services is None else services,
+            wire=wire,
+            state=state,  # type: ignore[arg-type]  # checked, and made a str
+            moto=moto,
+        )
 
 
 def check_user_name(name: object) -> None:
@@ -135,3 +244,8 @@ def check_user_name(name: object) -> None:
             "Use 1 to 64 characters from letters, digits and +=,.@_- (for example 'jane').",
             "options",
         )
+
+
+def _field_doc(f: Field[Any]) -> FieldDoc:
+    doc: FieldDoc = f.metadata["doc"]
+    return doc

@@ -141,3 +141,15 @@ def matches(stored: bytes, candidate: str) -> bool:
 
 
 _blake2b = hashlib.blake2b
+
+
+def make_request_ids(entropy: Entropy, count: int) -> list[str]:
+    """Version-4 UUIDs, as IAM's request ids are."""
+    raw = entropy.bytes(16 * count).hex()
+    return [
+        f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:]}"
+        for x in (raw[i : i + 32] for i in range(0, 32 * count, 32))
+    ]
+
+
+_VARIANT = {f"{i:x}": "89ab"[i & 3] for i in range(16)}  # RFC 4122 variant bits

@@ -19,38 +19,40 @@ import time
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._answer import Answer
+from ._controls import Controls
+from ._engine import Engine
 from ._errors import AwsError, SscStubError
-from ._http import BadRequest, Reply, encode, parse
+from ._http import BadRequest, Reply, parse
+from ._http import encode as encode_http
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
-from ._stub import SSCStub
-from ._wire import http_date, read_query, xml_error, xml_headers
+from ._options import Options
+from ._query import encode, http_date, read_query, utc_stamp
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
-    from ._durable import Snapshot
     from ._options import StubOptions
-    from ._store import Call, Credential
 
 API_PREFIX = "/_sscstub/"
 
 
 def _xml_error(status: int, code: str, message: str, request_id: str, now: int) -> Reply:
+    """IAM's XML error for a request the engine never saw (an HTTP-level problem)."""
     fault = "Receiver" if status >= 500 else "Sender"
-    data = xml_error(request_id, {"Type": fault, "Code": code, "Message": message})
-    return status, xml_headers(request_id, now, len(data)), data
+    error = {"Type": fault, "Code": code, "Message": message}
+    return encode(Answer(status, request_id, now, "", None, error, False), None)
 
 
 class Front:
-    """The HTTP front end of one stub: request in, ``(status, headers, body)`` out."""
+    """The HTTP front end of one server: request in, ``(status, headers, body)`` out."""
 
-    def __init__(self, stub: SSCStub) -> None:
-        self.stub = stub
-        self.engine = stub._engine
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.engine = server._engine
         self._model = iam(None)
         self._known = frozenset(default_service_model().operation_names)
 
@@ -120,16 +122,9 @@ class Front:
                 self.request_id(),
                 now,
             )
-        answer = self.engine.handle(action, params, self._model)
+        answer = self.engine.handle(action, params, self._model, utc_stamp)
         assert answer is not None  # a simulated operation is always answered
-        status, request_id, now, result, _ = answer
-        if status == 200:
-            write = self._model.operations[action].write_xml
-            assert write is not None
-            data = write(request_id, result)
-        else:
-            data = xml_error(request_id, result["Error"])
-        return status, xml_headers(request_id, now, len(data)), data
+        return encode(answer, self._model.writer(action))
 
     # --- the test API, JSON under /_sscstub/ --------------------------------------------------
 
@@ -140,7 +135,7 @@ class Front:
                 raise ValueError("the body must be a JSON object")
         except ValueError as error:
             return _json(400, {"error": f"The body is not a JSON object: {error}."})
-        stub = self.stub
+        stub = self.server
         try:
             if (method, route) == ("GET", "health"):
                 return _json(200, {"ok": True})
@@ -240,7 +235,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
-        self.server.connections.add(self)
+        self.server._connections.add(self)
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -248,7 +243,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         transport = self.transport
-        front = self.server.front
+        front = self.server._front
         while transport is not None and not transport.is_closing():
             now = int(time.time())
             try:
@@ -274,14 +269,14 @@ class _Connection(asyncio.Protocol):
 
     def _reply(self, reply: Reply, close: bool) -> None:
         assert self.transport is not None
-        self.transport.write(encode(reply, close))
+        self.transport.write(encode_http(reply, close))
         if self.server.verbose:
             sys.stderr.write(f"sscstub: {reply[0]} {len(reply[2])} bytes\n")
         if close:
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server.connections.discard(self)
+        self.server._connections.discard(self)
 
     def eof_received(self) -> bool | None:
         if self.buffer.strip():  # a request cut short
@@ -290,14 +285,14 @@ class _Connection(asyncio.Protocol):
                 400,
                 "IncompleteBody",
                 "The request ends early.",
-                self.server.front.request_id(),
+                self.server._front.request_id(),
                 now,
             )
             self._reply(error, close=True)
         return None
 
 
-class Server:
+class Server(Controls):
     """A running endpoint: ``.url``, and the same test API as `SSCStub`.
 
     Use ``with sscstub.serve(users=["jane"]) as server:``; it starts on a free loopback port
@@ -306,12 +301,13 @@ class Server:
     """
 
     def __init__(
-        self, stub: SSCStub, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
+        self, options: Options, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
     ) -> None:
-        stub._serving = True
-        self.stub = stub
-        self.front = Front(stub)
-        self.verbose = verbose
+        self.options: Options = options
+        self._engine = Engine(options)
+        self._pending = []
+        self._front = Front(self)
+        self.verbose: bool = verbose
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -321,11 +317,15 @@ class Server:
         self.host: str = str(address[0])
         self.port: int = int(address[1])
         shown = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{shown}:{self.port}"
+        self.url: str = f"http://{shown}:{self.port}"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self.connections: set[_Connection] = set()  # open keep-alive connections, closed at stop
+        self._connections: set[_Connection] = set()  # open keep-alive connections, closed at stop
+
+    @property
+    def account_id(self) -> str:
+        return self._engine.account_id
 
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
@@ -338,7 +338,7 @@ class Server:
             loop.run_forever()
         finally:
             server.close()
-            for connection in list(self.connections):
+            for connection in list(self._connections):
                 if connection.transport is not None:
                     connection.transport.close()
             # Let the transports finish closing (their callbacks run on the loop) before it goes.
@@ -350,73 +350,21 @@ class Server:
         return f"<sscstub.Server {self.url}>"
 
     def start(self) -> Server:
+        """Serve in a background thread (with durable state, on an open state file)."""
+        self._engine.open()
         self._thread = threading.Thread(target=self._run, name=f"sscstub {self.url}", daemon=True)
         self._thread.start()
         self._ready.wait(30)
         return self
 
     def stop(self) -> None:
+        """Stop serving, close every connection and the state file."""
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._thread = None
         self._socket.close()
-        durable = self.stub._engine.durable
-        if durable is not None:
-            durable.close()
-
-    def __enter__(self) -> Server:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    # --- the test API, as on SSCStub (same state, same checks) ----------------------------------
-
-    def add_user(self, name: str) -> None:
-        self.stub.add_user(name)
-
-    def remove_user(self, name: str) -> None:
-        self.stub.remove_user(name)
-
-    @property
-    def users(self) -> frozenset[str]:
-        return self.stub.users
-
-    @property
-    def credentials(self) -> tuple[Credential, ...]:
-        return self.stub.credentials
-
-    @property
-    def calls(self) -> tuple[Call, ...]:
-        return self.stub.calls
-
-    def authenticate(
-        self, service_user_name: str, password: str, *, service_name: str | None = None
-    ) -> bool:
-        return self.stub.authenticate(service_user_name, password, service_name=service_name)
-
-    def authenticate_api_key(self, api_key: str) -> bool:
-        return self.stub.authenticate_api_key(api_key)
-
-    def inject_error(
-        self, operation: str, code: str, message: str | None = None, *, times: int | None = 1
-    ) -> None:
-        self.stub.inject_error(operation, code, message, times=times)
-
-    def reset(self) -> None:
-        self.stub.reset()
-
-    def snapshot(self) -> Snapshot:
-        return self.stub.snapshot()
-
-    def restore(self, snapshot: Snapshot) -> None:
-        self.stub.restore(snapshot)
+        self._engine.close()
 
 
 def serve(
@@ -425,4 +373,4 @@ def serve(
     """A local IAM endpoint for the same options as `mock_ssc`: ``with sscstub.serve(users=
     ["jane"]) as server:`` starts it on a free loopback port in a background thread, and
     ``server.url`` is what clients take as their IAM endpoint."""
-    return Server(SSCStub(**options), host=host, port=port, verbose=verbose)
+    return Server(Options.from_keywords(**options), host=host, port=port, verbose=verbose)

@@ -6,6 +6,7 @@ Nothing here imports botocore, knows about HTTP or takes a lock: the engine does
 from __future__ import annotations
 
 import bisect
+import enum
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -15,6 +16,15 @@ Stamp = Callable[[int], datetime]
 
 ACTIVE, INACTIVE, EXPIRED = "Active", "Inactive", "Expired"
 PASSWORD, API_KEY = "password", "api-key"
+
+
+class Journal(enum.Enum):
+    """What a store's journal notes, for durable state to write out."""
+
+    PUT = "put"  # a record, added or changed
+    DELETE = "delete"  # a credential id
+    ADD_USER = "add-user"  # a user name
+    REMOVE_USER = "remove-user"  # a user name
 
 
 @dataclass(frozen=True)
@@ -86,9 +96,10 @@ class Record:
     def __repr__(self) -> str:
         return f"<Record {self.id} {self.user_name} {self.service_name} {self.status}>"
 
-    def status_at(self, now: int) -> str:
+    def status_at(self, now: int, status: str | None = None) -> str:
+        """The status as of ``now`` (``status``: as last set, if read earlier)."""
         expire = self.expire_ts
-        return EXPIRED if expire is not None and now >= expire else self.status
+        return EXPIRED if expire is not None and now >= expire else status or self.status
 
     def to_credential_shape(
         self, now: int, stamp: Stamp, secret: str | None = None
@@ -131,9 +142,7 @@ class Record:
             service_specific_credential_id=self.id,
             user_name=self.user_name,
             service_name=self.service_name,
-            status=EXPIRED
-            if self.expire_ts is not None and now >= self.expire_ts
-            else status or self.status,
+            status=self.status_at(now, status),
             create_date=datetime.fromtimestamp(self.create_ts, timezone.utc),
             expiration_date=utc(self.expire_ts),
             service_user_name=self.login if self.kind == PASSWORD else None,
@@ -203,9 +212,8 @@ class Store:
         self._by_user: dict[str, list[Record]] = {}
         self._order: dict[str | None, OrderedIndex] = {None: OrderedIndex()}
         self._seq = 0
-        # With durable state, every change is also noted here, for the engine to write out:
-        # ("put", record), ("delete", id), ("user", name), ("unuser", name).
-        self.journal: list[tuple[str, Any]] | None = None
+        # With durable state, every change is also noted here, for the file to take.
+        self.journal: list[tuple[Journal, Any]] | None = None
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -213,17 +221,17 @@ class Store:
     def touch(self, record: Record) -> None:
         """Note that ``record`` changed (its status or secret)."""
         if self.journal is not None:
-            self.journal.append(("put", record))
+            self.journal.append((Journal.PUT, record))
 
     def add_user(self, name: str) -> None:
         self.users[name.lower()] = name
         if self.journal is not None:
-            self.journal.append(("user", name))
+            self.journal.append((Journal.ADD_USER, name))
 
     def remove_user(self, name: str) -> None:
         del self.users[name.lower()]
         if self.journal is not None:
-            self.journal.append(("unuser", name))
+            self.journal.append((Journal.REMOVE_USER, name))
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -248,7 +256,7 @@ class Store:
 
     def add(self, record: Record) -> None:
         if self.journal is not None:
-            self.journal.append(("put", record))
+            self.journal.append((Journal.PUT, record))
         self._seq = max(self._seq, record.seq)
         self._by_id[record.id] = record
         self._by_login[record.service_name, record.login] = record
@@ -258,7 +266,7 @@ class Store:
 
     def remove(self, record: Record) -> None:
         if self.journal is not None:
-            self.journal.append(("delete", record.id))
+            self.journal.append((Journal.DELETE, record.id))
         del self._by_id[record.id]
         del self._by_login[record.service_name, record.login]
         mine = self._by_user[record.user_name]

@@ -9,19 +9,17 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from . import _hooks
-from ._errors import AwsError, SscStubError
+from ._controls import Controls
+from ._errors import SscStubError
 
 if TYPE_CHECKING:
     from typing_extensions import ParamSpec, Self
 
-    from ._durable import Snapshot
     from ._engine import Engine
     from ._secrets import Seed
-    from ._store import Call, Credential
 
     P = ParamSpec("P")
 
@@ -40,7 +38,7 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_lock_after_fork)
 
 
-class SSCStub:
+class SSCStub(Controls):
     """A local, stateful IAM that answers the service-specific credential operations.
 
     Activate it with ``with``, as a decorator, or through the ``ssc_stub`` pytest fixture;
@@ -81,28 +79,26 @@ class SSCStub:
         state: str | os.PathLike[str] | None = None,
         moto: bool | None = None,
     ) -> None:
-        # Imported here, not at the top, for import cost: the engine pulls in botocore.awsrequest
-        # and the model compiler, the options `dataclasses` (and so `inspect`), and
-        # `import sscstub` must stay cheap (the pytest plugin runs it in every test process).
+        # Imported here, not at the top, for import cost: the engine pulls in the model compiler
+        # and the options `dataclasses` (and so `inspect`), and `import sscstub` must stay cheap
+        # (the pytest plugin runs it in every test process).
         from ._engine import Engine
-        from ._operations import DEFAULT_SERVICES
         from ._options import Options
 
-        self.options = Options(
-            users=users,  # type: ignore[arg-type]  # any iterable: Options makes it a tuple
-            **({} if account_id is None else {"account_id": account_id}),
+        self.options: Options = Options.from_keywords(
+            users=users,
+            account_id=account_id,
             caller=caller,
             strict=strict,
             seed=seed,
-            services=DEFAULT_SERVICES if services is None else services,
+            services=services,
             wire=wire,
-            state=state,  # type: ignore[arg-type]  # Options checks it and makes it a str
+            state=state,
             moto=moto,
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
         self._pending: list[Callable[[], None]] = []  # setup made while inactive
-        self._serving = False  # behind an endpoint: never activated, setup applies at once
         self._installed: list[_hooks.Emitter] = []
         self._id = f"sscstub-{id(self):x}"
 
@@ -121,7 +117,7 @@ class SSCStub:
     def account_id(self) -> str:
         return self._engine.account_id
 
-    def start(self) -> SSCStub:
+    def start(self) -> Self:
         """Activate with fresh state (plus the setup made while inactive). Prefer ``with`` or
         the decorator, which always stop."""
         with _activation:
@@ -140,12 +136,12 @@ class SSCStub:
                 )
             engine = self._engine
             engine.activate()
-            for setup in self._pending:
-                setup()
-            self._pending.clear()
-            _hooks.register_builtins()
-            _hooks.reach_existing_emitters()  # the first activation only
             try:
+                for setup in self._pending:
+                    setup()
+                self._pending.clear()
+                _hooks.register_builtins()
+                _hooks.reach_existing_emitters()  # the first activation only
                 for ref in self._attached:
                     emitter = ref()
                     if emitter is not None:
@@ -153,6 +149,7 @@ class SSCStub:
                         self._installed.append(emitter)
             except BaseException:
                 self._uninstall()
+                engine.close()
                 raise
             engine.owner = weakref.ref(self)
             engine.started_at = _caller()
@@ -160,7 +157,8 @@ class SSCStub:
         return self
 
     def stop(self) -> None:
-        """Deactivate and remove what `start` installed. Idempotent; state stays readable."""
+        """Deactivate, remove what `start` installed and close the state file. Idempotent;
+        state stays readable."""
         with _activation:
             try:
                 if _hooks.active() is self._engine:
@@ -168,22 +166,14 @@ class SSCStub:
                     self._engine.retire()
             finally:
                 self._uninstall()
+                self._engine.close()
 
     def _uninstall(self) -> None:
         while self._installed:
             _hooks.uninstall(self._installed.pop(), self._id)
 
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _keeps_setup(self) -> bool:
+        return not self.active
 
     def attach(self, target: Any) -> None:
         """Serve a client (or boto3 resource, or session) whose emitter sscstub's dispatcher
@@ -293,96 +283,6 @@ class SSCStub:
         cls.setUp = setUp
         return cls
 
-    # --- the test API ---------------------------------------------------------------------------
-
-    def add_user(self, name: str) -> None:
-        """Make an IAM user exist. While inactive, it is kept for the next activation too."""
-        from ._options import check_user_name  # loaded by __init__ already; see there
-
-        check_user_name(name)
-        self._setup(lambda: self._engine.add_user(name))
-
-    def remove_user(self, name: str) -> None:
-        """Delete a user, refused (as IAM's DeleteUser is) while it has credentials."""
-        _need_str("remove_user", "name", name, "a user name, e.g. 'jane'")
-        try:
-            self._engine.remove_user(name)
-        except AwsError as error:
-            raise SscStubError(
-                f"remove_user({name!r}): {error.code}: {error.message}",
-                "Delete the user's service-specific credentials first, as IAM requires."
-                if error.code == "DeleteConflict"
-                else "Pass a user that exists (stub.users lists them).",
-                "the-test-api",
-            ) from None
-
-    @property
-    def users(self) -> frozenset[str]:
-        return self._engine.users()
-
-    @property
-    def credentials(self) -> tuple[Credential, ...]:
-        """Every stored credential, oldest first, with its status as of now; no secrets."""
-        return self._engine.credentials()
-
-    @property
-    def calls(self) -> tuple[Call, ...]:
-        """Every call served since activation, in order (read-only)."""
-        return self._engine.calls
-
-    def authenticate(
-        self, service_user_name: str, password: str, *, service_name: str | None = None
-    ) -> bool:
-        """True only for the current password of an Active, unexpired credential."""
-        _need_str("authenticate", "service_user_name", service_user_name, "e.g. 'jane-at-…'")
-        _need_str("authenticate", "password", password, "the ServicePassword a call returned")
-        if service_name is not None:
-            _need_str("authenticate", "service_name", service_name, "or None")
-        return self._engine.authenticate_password(service_user_name, password, service_name)
-
-    def authenticate_api_key(self, api_key: str) -> bool:
-        """True only for the current secret of an Active, unexpired API key."""
-        _need_str("authenticate_api_key", "api_key", api_key, "the ServiceCredentialSecret")
-        return self._engine.authenticate_api_key(api_key)
-
-    def inject_error(
-        self, operation: str, code: str, message: str | None = None, *, times: int | None = 1
-    ) -> None:
-        """Make the next ``times`` calls of ``operation`` fail with ``code`` (None: every call).
-
-        ``operation`` is an API name or a client method name; ``code`` is any error the IAM model
-        defines or a common AWS one (``Throttling``); it gets its HTTP status and fault type.
-        While inactive, it is kept for the next activation.
-        """
-        _need_str(
-            "inject_error", "operation", operation, "e.g. 'create_service_specific_credential'"
-        )
-        _need_str("inject_error", "code", code, "an error code such as 'Throttling'")
-        if message is not None:
-            _need_str("inject_error", "message", message, "or None for IAM's default")
-        self._engine.check_fault(operation, code, times)  # misuse fails now, not at start()
-        self._setup(lambda: self._engine.inject(operation, code, message, times))
-
-    def snapshot(self) -> Snapshot:
-        """The users and credentials now (secret digests included; not the call log), for
-        `restore`: build a slow fixture's state once, restore it in each test."""
-        return self._engine.snapshot()
-
-    def restore(self, snapshot: Snapshot) -> None:
-        """Bring back exactly the users and credentials of ``snapshot``; the current secrets
-        then authenticate again. Calls and injected errors are left as they are."""
-        self._engine.restore(snapshot)
-
-    def reset(self) -> None:
-        """Forget all credentials, calls and injected errors; keep the configured users."""
-        self._pending.clear()
-        self._engine.reset()
-
-    def _setup(self, change: Callable[[], None]) -> None:
-        change()
-        if not self.active and not self._serving:  # start() begins afresh: keep it for then
-            self._pending.append(change)
-
 
 def stop_all() -> SSCStub | None:
     """Stop whichever stub is active (one started and never stopped, say); return it, or None."""
@@ -395,15 +295,6 @@ def stop_all() -> SSCStub | None:
             _hooks.set_active(None)
             engine.retire()
     return stub
-
-
-def _need_str(method: str, name: str, value: object, example: str) -> None:
-    if not isinstance(value, str):
-        raise SscStubError(
-            f"{method}() got {name}={value!r}, which is not a str.",
-            f"Pass a str: {example}.",
-            "the-test-api",
-        )
 
 
 def _caller() -> str:

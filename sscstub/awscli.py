@@ -19,33 +19,22 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from ._stub import SSCStub
 
 
-def options_from_environment(environ: Any = None) -> dict[str, Any]:
+def options_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The stub's options from the ``SSCSTUB_*`` variables set (made from `Options`' fields)."""
+    from ._options import Options
+
     env = os.environ if environ is None else environ
-    options: dict[str, Any] = {}
-    if env.get("SSCSTUB_USERS"):
-        options["users"] = [u.strip() for u in env["SSCSTUB_USERS"].split(",") if u.strip()]
-    for variable, name in (
-        ("SSCSTUB_ACCOUNT_ID", "account_id"),
-        ("SSCSTUB_CALLER", "caller"),
-        ("SSCSTUB_SEED", "seed"),
-        ("SSCSTUB_STATE", "state"),
-    ):
-        if env.get(variable):
-            options[name] = env[variable]
-    if env.get("SSCSTUB_SERVICES"):
-        services = {}
-        for item in env["SSCSTUB_SERVICES"].split(","):
-            service, _, kind = item.strip().partition("=")
-            services[service] = kind or "password"
-        options["services"] = services
-    if env.get("SSCSTUB_STRICT", "1") in ("0", "false", "no"):
-        options["strict"] = False
-    return options
+    texts = {}
+    for name, doc in Options.documented():
+        if doc.plugin and env.get(doc.variable(name)):
+            texts[name] = env[doc.variable(name)]
+    return Options.from_text(texts)
 
 
 def awscli_initialize(cli: Any) -> None:

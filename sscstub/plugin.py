@@ -14,10 +14,12 @@ if TYPE_CHECKING:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from ._options import Options
+
+    names = ", ".join(name for name, _ in Options.documented())
     config.addinivalue_line(
         "markers",
-        "ssc_stub(**options): options for the ssc_stub fixture: users, account_id, caller,"
-        " strict, seed, services, wire, state, moto",
+        f"ssc_stub(**options): options for the ssc_stub and ssc_server fixtures: {names}",
     )
 
 
@@ -45,6 +47,7 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 def marker_options(node: Any) -> dict[str, Any]:
     """The node's ``ssc_stub`` markers' options; the nearest marker wins."""
+    __tracebackhide__ = True
     options: dict[str, Any] = {}
     for marker in reversed(list(node.iter_markers("ssc_stub"))):
         if marker.args:
@@ -55,6 +58,7 @@ def marker_options(node: Any) -> dict[str, Any]:
 
 def active_stub(node: Any) -> Iterator[SSCStub]:
     """The fixture's body: an active stub configured by the node's ``ssc_stub`` markers."""
+    __tracebackhide__ = True
     with SSCStub(**marker_options(node)) as stub:
         yield stub
 

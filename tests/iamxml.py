@@ -17,7 +17,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from sscstub._wire import xml_error, xml_writer
+from sscstub._query import xml_error, xml_writer
 
 
 def render(operation: str, parsed: dict[str, Any]) -> tuple[int, bytes, dict[str, str]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import subprocess
 import sys
 import textwrap
@@ -12,9 +13,16 @@ import pytest
 
 from sscstub import _hooks, _secrets
 from sscstub._errors import AwsError
-from sscstub._model import ModelViolation, iam
+from sscstub._model import ModelViolation, OperationSpec, iam
 from sscstub._operations import DEFAULT_SERVICES, OPERATIONS, IamState
 from sscstub._store import OrderedIndex, Record, Store
+
+
+def check_output(spec: OperationSpec, body: object) -> None:
+    """Raise ModelViolation when ``body`` breaks the model (as the engine does)."""
+    broken = spec.find_problem(body)
+    if broken is not None:
+        raise ModelViolation(broken[0] or "<root>", broken[1])
 
 
 def _record(seq: int, user: str = "u", service: str = "codecommit.amazonaws.com") -> Record:
@@ -104,7 +112,7 @@ GOOD = {
     ],
 )
 def test_output_checks_catch_every_model_violation(change: dict[str, Any], where: str) -> None:
-    check = iam().operations["CreateServiceSpecificCredential"].check_output
+    check = functools.partial(check_output, iam().operations["CreateServiceSpecificCredential"])
     check({"ServiceSpecificCredential": GOOD})
     with pytest.raises(ModelViolation, match="breaks botocore's IAM model") as caught:
         check({"ServiceSpecificCredential": {**GOOD, **change}})
@@ -114,14 +122,15 @@ def test_output_checks_catch_every_model_violation(change: dict[str, Any], where
 def test_output_checks_cover_lists_booleans_and_empty_outputs() -> None:
     ops = iam().operations
     with pytest.raises(ModelViolation, match=r"\.ServiceSpecificCredentials\[0\]"):
-        ops["ListServiceSpecificCredentials"].check_output({"ServiceSpecificCredentials": [{}]})
+        check_output(ops["ListServiceSpecificCredentials"], {"ServiceSpecificCredentials": [{}]})
     with pytest.raises(ModelViolation, match="IsTruncated"):
-        ops["ListServiceSpecificCredentials"].check_output(
-            {"ServiceSpecificCredentials": [], "IsTruncated": 1}
+        check_output(
+            ops["ListServiceSpecificCredentials"],
+            {"ServiceSpecificCredentials": [], "IsTruncated": 1},
         )
     with pytest.raises(ModelViolation, match="no output is modeled"):
-        ops["UpdateServiceSpecificCredential"].check_output({"Surprise": 1})
-    ops["UpdateServiceSpecificCredential"].check_output({})
+        check_output(ops["UpdateServiceSpecificCredential"], {"Surprise": 1})
+    check_output(ops["UpdateServiceSpecificCredential"], {})
 
 
 def test_model_knows_every_modeled_error_and_the_common_ones() -> None:
@@ -236,7 +245,7 @@ def test_register_builtins_is_idempotent() -> None:
 def test_remembered_list_members_still_fail_when_anything_changes() -> None:
     """A member dict equal to one that passed is skipped; any change, even an unhashable value,
     goes through the full check."""
-    check = iam().operations["ListServiceSpecificCredentials"].check_output
+    check = functools.partial(check_output, iam().operations["ListServiceSpecificCredentials"])
     good = {
         "UserName": "jane",
         "Status": "Active",

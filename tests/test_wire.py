@@ -14,7 +14,7 @@ from iamxml import assert_same
 from test_parity import _lifecycle
 
 import sscstub
-from sscstub._wire import read_query, xml_writer
+from sscstub._query import read_query, xml_writer
 
 RETRY_MODES = ["legacy", "standard", "adaptive"]
 

@@ -1,89 +1,23 @@
-"""The HTTP shape of IAM's answers: the response object botocore reads, its headers, request ids,
-dates, timestamps exactly as botocore's query parser makes them, and IAM's XML itself (written
-from the model) with the reader of the query-protocol form requests arrive in."""
+"""IAM's query protocol, with no I/O: the form a request arrives in (`read_query`, and
+`wire_form` for what botocore sends), the XML IAM answers with (a writer generated per output
+shape, and `xml_error`), its headers and HTTP date, and `encode`, which turns one `Answer` into
+the status, headers and bytes that wire mode and the HTTP server both send."""
 
 from __future__ import annotations
 
-import datetime as _datetime_module
 import re
-import time
-from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
 from typing import Any
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
-from botocore.awsrequest import AWSResponse
-
-from . import _secrets
-from ._botocore_internals import headers_dict, timestamp_parser
-from ._checks import Source
-from ._store import Stamp
+from ._answer import Answer
+from ._codegen import Bounded, Source
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
-_REAL = (datetime,)
 
-
-class Response(AWSResponse):
-    """What botocore's client reads of an HTTP response: the status now, the headers (as botocore's
-    case-insensitive HeadersDict) only if someone asks; building that dict costs microseconds."""
-
-    _plain_headers: dict[str, str]
-    _headers: Any  # built by _respond(), which sets every attribute in one dict
-
-    @property
-    def headers(self) -> Any:
-        if self._headers is None:
-            self._headers = headers_dict(self._plain_headers)
-        return self._headers
-
-    @headers.setter
-    def headers(self, value: Any) -> None:
-        self._headers = value
-
-
-def respond(
-    url: str,
-    status: int,
-    request_id: str,
-    now: int,
-    body: dict[str, Any],
-    last_attempt: bool = False,
-) -> tuple[Response, dict[str, Any]]:
-    headers = {
-        "x-amzn-requestid": request_id,
-        "content-type": "text/xml",
-        "date": http_date(now),
-    }
-    meta: dict[str, Any] = {
-        "RequestId": request_id,
-        "HTTPStatusCode": status,
-        "HTTPHeaders": headers,
-    }
-    if last_attempt:
-        # Answering at before-call skips botocore's retries: a retryable error reaches the
-        # caller as it would after the last attempt the client allows.
-        meta["MaxAttemptsReached"] = True
-    meta["RetryAttempts"] = 0
-    body["ResponseMetadata"] = meta
-    response = _new_response(Response)
-    response.__dict__ = {
-        "url": url,
-        "status_code": status,
-        "raw": None,
-        "_content": b"",
-        "_plain_headers": headers,
-        "_headers": None,
-    }
-    return response, body
-
-
-_new_response = object.__new__
-
-
-# --- IAM's XML (query protocol), written from the model ------------------------------------------
-
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"})
 
@@ -95,7 +29,7 @@ def escape(text: str) -> str:
     return text
 
 
-_iso_cache: dict[datetime, str] = {}
+_iso_cache: Bounded[datetime, str] = Bounded()
 
 
 def iso8601(value: datetime) -> str:
@@ -103,22 +37,18 @@ def iso8601(value: datetime) -> str:
     found = _iso_cache.get(value)
     if found is None:
         seconds = int(value.timestamp())
-        found = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if len(_iso_cache) >= 4096:
-            _iso_cache.clear()
-        _iso_cache[value] = found
+        found = _iso_cache.put(value, (_EPOCH + timedelta(seconds=seconds)).strftime(ISO_FORMAT))
     return found
 
 
-XmlWriter = Callable[[str, "dict[str, Any]"], bytes]
+XmlWriter = Callable[[str, "dict[str, Any]"], bytes]  # (request id, body) -> bytes
 
 
 def xml_writer(operation: str, output_shape: Any) -> XmlWriter:
     """A function from (request id, body) to the bytes IAM sends on success, generated once per
     output shape: members in the model's order, lists as ``<member>``, timestamps ISO 8601 in
     UTC with Z, booleans ``true``/``false``, text escaped."""
-    src = Source()
-    src.namespace.update(iso=iso8601, esc=escape)
+    src = Source(iso=iso8601, esc=escape)
     head = f'<{operation}Response xmlns="{NAMESPACE}">'
     tail = f"</{operation}Response>"
     if output_shape is None:
@@ -215,22 +145,11 @@ def read_query(form: str | bytes) -> dict[str, str]:
     return out
 
 
-def make_request_ids(entropy: _secrets.Entropy, count: int) -> list[str]:
-    """Version-4 UUIDs, as IAM's request ids are."""
-    raw = entropy.bytes(16 * count).hex()
-    return [
-        f"{x[:8]}-{x[8:12]}-4{x[13:16]}-{_VARIANT[x[16]]}{x[17:20]}-{x[20:]}"
-        for x in (raw[i : i + 32] for i in range(0, 32 * count, 32))
-    ]
-
-
-_VARIANT = {f"{i:x}": "89ab"[i & 3] for i in range(16)}  # RFC 4122 variant bits
-
-
 _date_cache: tuple[int, str] = (-1, "")
 
 
 def http_date(now: int) -> str:
+    """The Date header's form of an epoch second (cached: many answers share a second)."""
     global _date_cache
     cached = _date_cache
     if cached[0] != now:
@@ -238,53 +157,28 @@ def http_date(now: int) -> str:
     return cached[1]
 
 
-# --- timestamps exactly as botocore's parser makes them ----------------------------------------
-
-_stamp_cache: tuple[Any, Stamp] | None = None
+_utc_cache: Bounded[int, datetime] = Bounded()
 
 
-def stamper() -> Stamp:
-    """A function from epoch seconds to the datetime botocore's query parser would produce.
-
-    dateutil gives ``tzlocal()`` when the machine's zone is named UTC and ``tzutc()`` otherwise
-    (``dateutil.parser._build_tzaware``); the answer is cached per ``time.tzname``.
-    """
-    global _stamp_cache
-    key = time.tzname
-    cached = _stamp_cache
-    if cached is None or cached[0] != key:
-        cached = _stamp_cache = (key, _make_stamper(key))
-    return cached[1]
+def utc_stamp(ts: int) -> datetime:
+    """An epoch second as the aware UTC datetime the XML writer takes (cached: they repeat)."""
+    found = _utc_cache.get(ts)
+    return found if found is not None else _utc_cache.put(ts, _EPOCH + timedelta(seconds=ts))
 
 
-def _make_stamper(key: tuple[str, str]) -> Stamp:
-    parse = timestamp_parser()
+def wire_form(body: Mapping[str, Any]) -> str:
+    """The form botocore sends for a query-protocol body dict (``AWSRequestPreparer``:
+    ``urlencode(body, doseq=True)``): a list becomes repeated keys, None the text "None"."""
+    return urlencode(body, doseq=True)
 
-    def iso(ts: int) -> str:
-        return (_EPOCH + timedelta(seconds=ts)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    if "UTC" in key and key[0] != key[1]:
-        # A zone whose standard or summer name alone is UTC: dateutil's choice depends on the
-        # instant, so ask the parser each time (exact, slower, and rare).
-        def exact(ts: int) -> datetime:
-            parsed: datetime = parse(iso(ts))
-            return parsed
-
-        return exact
-    tz: tzinfo | None = parse(iso(0)).tzinfo
-    cache: dict[int, datetime] = {}  # datetimes are immutable, and a record's timestamps repeat
-
-    def fast(ts: int) -> datetime:
-        cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
-        value = cache.get(ts)
-        if value is not None and type(value) is cls:
-            return value
-        value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
-        if cls is not _REAL[0]:
-            value = cls(*value.timetuple()[:6], tzinfo=tz)
-        if len(cache) >= 4096:
-            cache.clear()
-        cache[ts] = value
-        return value
-
-    return fast
+def encode(answer: Answer, write: XmlWriter | None) -> tuple[int, dict[str, str], bytes]:
+    """The HTTP status, headers and body IAM sends for ``answer``; ``write`` is the operation's
+    XML writer (unused for an error)."""
+    error = answer.error
+    if error is None:
+        assert write is not None and answer.result is not None
+        data = write(answer.request_id, answer.result)
+    else:
+        data = xml_error(answer.request_id, error)
+    return answer.status, xml_headers(answer.request_id, answer.time, len(data)), data

@@ -1,0 +1,138 @@
+"""Instructions per call, counted by valgrind's cachegrind: the same count run after run, whatever
+else the machine is doing (wall time on a shared machine is not).
+
+    python benchmarks/instructions.py            # 20 and 60 workload cycles per variant
+    python benchmarks/instructions.py --quick    # 2 and 6 cycles: proves the script works
+
+The workload is one cycle of create, update x2, reset, list and delete on one boto3 client. Each
+variant runs it in a fresh interpreter under ``valgrind --tool=cachegrind --cache-sim=no`` (so
+only instructions are counted), once with N1 and once with N2 cycles; what a cycle costs is the
+difference over N2 - N1, so interpreter start-up, imports and client creation cancel out. The
+clock is frozen at one second and the garbage collector is off inside the counted runs.
+
+* floor: a bare ``before-call.iam`` handler returning a canned answer (botocore's own work);
+* sscstub: ``mock_ssc`` answering every call;
+* Stubber: botocore's Stubber, with one ``add_response`` per call inside the count.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+VARIANTS = ("floor", "sscstub", "Stubber")
+
+# The workload, run in the counted interpreter: `python - VARIANT N`.
+_WORKLOAD = r'''
+import os, sys
+for k, v in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
+             "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    os.environ[k] = v
+import boto3
+from botocore.awsrequest import AWSResponse
+from botocore.stub import Stubber
+import sscstub
+
+variant, cycles = sys.argv[1], int(sys.argv[2])
+# Under valgrind a cycle takes ~50x as long: with a running clock every call would see a new
+# second (new timestamps, new cache entries), which a real run does not. One frozen second, and
+# no collector pauses at varying points.
+import gc, time
+time.time = lambda: 1_767_225_600.0
+gc.disable()
+client = boto3.session.Session().client("iam", region_name="us-east-1")
+U, S = "jane", "codecommit.amazonaws.com"
+
+def cycle(pre=lambda op: None):
+    pre("create_service_specific_credential")
+    made = client.create_service_specific_credential(UserName=U, ServiceName=S)
+    cid = made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+    for status in ("Inactive", "Active"):
+        pre("update_service_specific_credential")
+        client.update_service_specific_credential(
+            UserName=U, ServiceSpecificCredentialId=cid, Status=status)
+    pre("reset_service_specific_credential")
+    client.reset_service_specific_credential(UserName=U, ServiceSpecificCredentialId=cid)
+    pre("list_service_specific_credentials")
+    client.list_service_specific_credentials(UserName=U)
+    pre("delete_service_specific_credential")
+    client.delete_service_specific_credential(UserName=U, ServiceSpecificCredentialId=cid)
+
+# Real answers, captured once through sscstub, feed the floor and the Stubber.
+answers = {}
+client.meta.events.register("after-call.iam", lambda parsed, model, **_: answers.__setitem__(
+    model.name, {k: v for k, v in parsed.items() if k != "ResponseMetadata"}), unique_id="cap")
+with sscstub.mock_ssc(users=[U], seed=1):
+    cycle()
+client.meta.events.unregister("after-call.iam", unique_id="cap")
+methods = {"create_service_specific_credential": "CreateServiceSpecificCredential",
+           "update_service_specific_credential": "UpdateServiceSpecificCredential",
+           "reset_service_specific_credential": "ResetServiceSpecificCredential",
+           "list_service_specific_credentials": "ListServiceSpecificCredentials",
+           "delete_service_specific_credential": "DeleteServiceSpecificCredential"}
+
+if variant == "floor":
+    response = AWSResponse("https://iam.amazonaws.com/", 200, {}, None)
+    canned = {op: {**body, "ResponseMetadata": {"RequestId": "r", "HTTPStatusCode": 200}}
+              for op, body in answers.items()}
+    client.meta.events.register_first(
+        "before-call.iam", lambda model, **_: (response, canned[model.name]))
+    run = lambda: cycle()
+elif variant == "sscstub":
+    stub = sscstub.mock_ssc(users=[U], seed=2).start()
+    run = lambda: cycle()
+else:
+    stubber = Stubber(client)
+    stubber.activate()
+    run = lambda: cycle(lambda method: stubber.add_response(method, answers[methods[method]]))
+run()  # first calls: lazy imports, compiled checks, caches
+for _ in range(cycles):
+    run()
+'''
+
+
+def count(variant: str, cycles: int, workdir: Path) -> int:
+    out = workdir / f"cg.{variant}.{cycles}"
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    subprocess.run(
+        ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
+         sys.executable, "-", variant, str(cycles)],
+        input=_WORKLOAD, text=True, env=env, check=True, capture_output=True, timeout=1800,
+    )  # fmt: skip
+    summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
+    assert summary is not None, f"no summary in {out}"
+    return int(summary[1])
+
+
+def per_cycle(n1: int, n2: int) -> dict[str, float]:
+    """Instructions per workload cycle of each variant (6 calls)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return {
+            variant: (count(variant, n2, Path(tmp)) - count(variant, n1, Path(tmp))) / (n2 - n1)
+            for variant in VARIANTS
+        }
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    if shutil.which("valgrind") is None:
+        print("instructions: SKIPPED: valgrind is not installed (apt-get install valgrind)")
+        return 0
+    n1, n2 = (2, 6) if quick else (20, 60)
+    counts = per_cycle(n1, n2)
+    floor = counts["floor"]
+    print(f"Instructions per cycle (create, update x2, reset, list, delete), {n1} vs {n2} cycles:")
+    print("| variant | instructions per cycle | / floor |")
+    print("|---|---|---|")
+    for variant, value in counts.items():
+        print(f"| {variant} | {value:,.0f} | {value / floor:.3f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""The two botocore front ends: each turns the engine's `Answer` into what botocore reads.
+
+* **before-call** (the default): the parsed dict botocore's client returns, with
+  ResponseMetadata, and the HTTP response object it checks (`Response`); botocore then skips
+  sending, signing, retries and parsing.
+* **before-send** (``wire=True``): IAM's XML in an HTTP response, which botocore parses,
+  retries and hands to ``after-call`` as if it came from AWS. At before-call, wire mode only
+  screens what strict mode stops (`screen`).
+
+`_hooks` calls these; nothing here registers anything.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from botocore.awsrequest import AWSResponse
+
+from ._botocore_internals import bare_response, headers_dict, stamper, wire_response
+from ._engine import OddValues
+from ._errors import SscStubError, UnsimulatedOperationError
+from ._model import IamModel, iam
+from ._operations import OPERATIONS
+from ._query import encode, http_date, read_query, utc_stamp, wire_form
+
+if TYPE_CHECKING:
+    from ._answer import Answer
+    from ._engine import Engine
+
+
+class Response(AWSResponse):
+    """What botocore's client reads of an HTTP response: the status now, the headers (as botocore's
+    case-insensitive HeadersDict) only if someone asks; building that dict costs microseconds."""
+
+    _plain_headers: dict[str, str]
+    _headers: Any  # set by bare_response(), which sets every attribute in one dict
+
+    @property
+    def headers(self) -> Any:
+        if self._headers is None:
+            self._headers = headers_dict(self._plain_headers)
+        return self._headers
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
+
+
+def _model_of(operation_model: Any) -> IamModel:
+    """The compiled model of the calling client (None: botocore's own IAM model)."""
+    return iam(None if operation_model is None else operation_model.service_model)
+
+
+# --- before-call ---------------------------------------------------------------------------------
+
+
+def answer_call(
+    engine: Engine, operation: str, request: Any, operation_model: Any = None
+) -> tuple[Response, dict[str, Any]] | None:
+    """Answer one botocore call at ``before-call``; ``operation_model`` is its OperationModel,
+    whose ServiceModel the checks and the answer follow."""
+    iam_model = iam(None if operation_model is None else operation_model.service_model)
+    body = request["body"]
+    try:
+        answer = engine.handle(operation, body, iam_model, stamper())
+    except OddValues:  # read what botocore would have put on the wire
+        answer = engine.handle(operation, read_query(wire_form(body)), iam_model, stamper())
+    return None if answer is None else respond(request["url"], answer)
+
+
+def respond(url: str, answer: Answer) -> tuple[Response, dict[str, Any]]:
+    """The (HTTP response, parsed body) pair botocore's client takes from a before-call handler."""
+    request_id, status = answer.request_id, answer.status
+    headers = {
+        "x-amzn-requestid": request_id,
+        "content-type": "text/xml",
+        "date": http_date(answer.time),
+    }
+    meta: dict[str, Any] = {
+        "RequestId": request_id,
+        "HTTPStatusCode": status,
+        "HTTPHeaders": headers,
+    }
+    if answer.retryable:
+        # Answering at before-call skips botocore's retries: a retryable error reaches the
+        # caller as it would after the last attempt the client allows.
+        meta["MaxAttemptsReached"] = True
+    meta["RetryAttempts"] = 0
+    error = answer.error
+    body: dict[str, Any] = answer.result if error is None else {"Error": error}  # type: ignore[assignment]
+    body["ResponseMetadata"] = meta
+    return bare_response(Response, url, status, headers), body
+
+
+# --- before-send (wire mode) ---------------------------------------------------------------------
+
+
+def screen(engine: Engine, operation: str, signer: Any = None) -> None:
+    """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
+    serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
+    if engine.strict and operation not in OPERATIONS and not engine.composes_with_moto():
+        raise UnsimulatedOperationError(operation)
+    if type(signer).__module__.startswith("aiobotocore"):
+        raise SscStubError(
+            "wire=True cannot serve aiobotocore clients: they read the response body"
+            " asynchronously, and sscstub answers in wire mode with a plain HTTP response.",
+            "Use the default mode (wire=False) for aiobotocore clients; it serves them at"
+            " before-call.",
+            "options",
+        )
+
+
+def answer_request(engine: Engine, request: Any, operation_model: Any) -> AWSResponse | None:
+    """Answer one botocore request at ``before-send`` with IAM's bytes; ``operation_model`` is
+    its OperationModel (None: botocore's own IAM model)."""
+    query = read_query(request.body or b"")
+    iam_model = _model_of(operation_model)
+    answer = engine.handle(query.get("Action", ""), query, iam_model, utc_stamp)
+    if answer is None:
+        return None
+    status, headers, data = encode(answer, iam_model.writer(answer.operation))
+    response: AWSResponse = wire_response(request.url, status, headers, data)
+    return response
