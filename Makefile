@@ -39,7 +39,7 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy --strict sscstub tests/typing/user_code.py
 	$(BIN)/pyright tests/typing/user_code.py
-	$(BIN)/pyright --verifytypes sscstub --ignoreexternal
+	PYTHONPATH=$(CURDIR) $(BIN)/pyright --verifytypes sscstub --ignoreexternal
 
 # The sdist and wheel, checked as PyPI would; tests/test_packaging.py unpacks the sdist and
 # collects its tests.

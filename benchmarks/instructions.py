@@ -25,10 +25,12 @@ import sys
 import tempfile
 from pathlib import Path
 
+from timing import Settings, Table, markdown
+
 VARIANTS = ("floor", "sscstub", "Stubber")
 
 # The workload, run in the counted interpreter: `python - VARIANT N`.
-_WORKLOAD = r'''
+_WORKLOAD = r"""
 import os, sys
 for k, v in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t",
              "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}.items():
@@ -93,14 +95,16 @@ else:
 run()  # first calls: lazy imports, compiled checks, caches
 for _ in range(cycles):
     run()
-'''
+"""
 
 
 def count(variant: str, cycles: int, workdir: Path) -> int:
     out = workdir / f"cg.{variant}.{cycles}"
     env = {**os.environ, "PYTHONHASHSEED": "0"}
+    # setarch -R: no address randomisation, so id()-based hashes, and so the count, repeat.
+    norandom = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
     subprocess.run(
-        ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
+        [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
          sys.executable, "-", variant, str(cycles)],
         input=_WORKLOAD, text=True, env=env, check=True, capture_output=True, timeout=1800,
     )  # fmt: skip
@@ -118,19 +122,32 @@ def per_cycle(n1: int, n2: int) -> dict[str, float]:
         }
 
 
-def main() -> int:
-    quick = "--quick" in sys.argv
+def report_instructions(s: Settings, with_moto: bool = False) -> Table:
+    title = "instructions per cycle (valgrind)"
+    columns = (
+        "create, update x2, reset, list, delete",
+        "instructions per cycle",
+        "/ floor",
+    )
     if shutil.which("valgrind") is None:
         print("instructions: SKIPPED: valgrind is not installed (apt-get install valgrind)")
-        return 0
-    n1, n2 = (2, 6) if quick else (20, 60)
+        return Table(title, columns, [], {})
+    n1, n2 = (2, 6) if s.quick else (20, 60)
     counts = per_cycle(n1, n2)
     floor = counts["floor"]
-    print(f"Instructions per cycle (create, update x2, reset, list, delete), {n1} vs {n2} cycles:")
-    print("| variant | instructions per cycle | / floor |")
-    print("|---|---|---|")
-    for variant, value in counts.items():
-        print(f"| {variant} | {value:,.0f} | {value / floor:.3f}x |")
+    rows = [(v, f"{value:,.0f}", f"{value / floor:.3f}x") for v, value in counts.items()]
+    ratio = counts["sscstub"] / floor
+    return Table(
+        title,
+        columns,
+        rows,
+        {"instructions": ratio, "instructions-stubber": counts["sscstub"] / counts["Stubber"]},
+    )
+
+
+def main() -> int:
+    table = report_instructions(Settings("--quick" in sys.argv))
+    print(markdown(table.columns, table.rows))
     return 0
 
 

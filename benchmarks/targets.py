@@ -26,6 +26,8 @@ class Target(NamedTuple):
 
 TARGETS: dict[str, Target] = {
     "per-call": Target("before-call, per call, median of the four / floor", 1.10, "x"),
+    "instructions": Target("before-call, instructions per workload cycle / floor", 1.10, "x"),
+    "instructions-stubber": Target("the same / Stubber's, add_response counted", 1.0, "x"),
     "wire": Target("wire mode, per call, median of the four / before-send floor", 1.08, "x"),
     "moto": Target("per call with moto's mock_aws on / off, median", 1.05, "x"),
     "scaling": Target("per call with many credentials stored / with one, worst", 1.05, "x"),

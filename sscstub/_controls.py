@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from ._errors import AwsError, SscStubError
-from ._options import check_user_name
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -47,6 +46,10 @@ class Controls:
 
     def add_user(self, name: str) -> None:
         """Make an IAM user exist. While inactive, it is kept for the next activation too."""
+        # Not imported at the top: `dataclasses` (and so `inspect`) would triple what
+        # `import sscstub` costs; by now the stub's __init__ has loaded it anyway.
+        from ._options import check_user_name
+
         check_user_name(name)
         self._setup(lambda: self._engine.add_user(name))
 

@@ -65,6 +65,10 @@ class Snapshot:
 
     __slots__ = ("account_id", "rows", "users")
 
+    account_id: str
+    users: tuple[str, ...]
+    rows: tuple[Row, ...]
+
     def __init__(self, account_id: str, users: tuple[str, ...], rows: tuple[Row, ...]) -> None:
         self.account_id = account_id
         self.users = users

@@ -381,6 +381,10 @@ class Engine:
             )
         return spec.name, error
 
+    def forget_calls(self) -> None:
+        with self._lock:
+            self._calls = []
+
     @property
     def calls(self) -> tuple[Call, ...]:
         with self._lock:  # references only: the views are built outside the lock

@@ -148,3 +148,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.write_line(
             "real clients: " + ", ".join(f"{name} {how}" for name, how in sorted(ran.items()))
         )
+
+
+def create_credential(
+    iam: Any, user: str = "jane", service: str = "codecommit.amazonaws.com"
+) -> dict[str, Any]:
+    """Create one credential through a real client; its ServiceSpecificCredential."""
+    made: dict[str, Any] = iam.create_service_specific_credential(
+        UserName=user, ServiceName=service
+    )["ServiceSpecificCredential"]
+    return made

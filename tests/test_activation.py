@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 import sys
 import textwrap
 import unittest
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from conftest import handler_snapshot, make_client, sscstub_handlers
+from conftest import create_credential, handler_snapshot, make_client, sscstub_handlers
 
 import sscstub
 from sscstub import SscStubError, UnsimulatedOperationError
@@ -259,3 +261,87 @@ def test_decorator_on_a_unittest_testcase_covers_setup_and_cleanups() -> None:
 def test_decorating_something_else_is_a_clear_error() -> None:
     with pytest.raises(SscStubError, match="cannot decorate 42"):
         sscstub.mock_ssc()(42)  # type: ignore[call-overload]
+
+
+def test_setup_made_before_activation_is_kept() -> None:
+    stub = sscstub.mock_ssc(users=["jane"])
+    stub.add_user("bob")
+    stub.inject_error("create_service_specific_credential", "Throttling", times=1)
+    with stub:
+        iam = make_client()
+        with pytest.raises(iam.exceptions.ClientError, match="Throttling"):
+            create_credential(iam, "bob")
+        create_credential(iam, "bob")
+    with stub:  # the setup went with that activation only
+        assert stub.users == {"jane"}
+
+
+def test_generators_run_with_the_stub_active() -> None:
+    ssc = sscstub.mock_ssc(users=["jane"])
+
+    @ssc
+    def created() -> Any:
+        yield create_credential(make_client())["UserName"]
+        yield ssc.active
+
+    @ssc
+    async def listed() -> Any:
+        yield create_credential(make_client())["UserName"]
+        yield ssc.active
+
+    async def collect() -> list[Any]:
+        return [item async for item in listed()]
+
+    assert list(created()) == ["jane", True] and not ssc.active
+    assert asyncio.run(collect()) == ["jane", True] and not ssc.active
+
+
+class _Base:
+    def test_inherited(self) -> bool:
+        return sscstub.stop_all is not None and ACTIVE.active
+
+    @staticmethod
+    def test_static() -> bool:
+        return ACTIVE.active
+
+    @classmethod
+    def test_class(cls) -> bool:
+        return ACTIVE.active
+
+
+ACTIVE = sscstub.mock_ssc()
+
+
+def test_decorated_classes_cover_inherited_static_and_class_methods() -> None:
+    decorated = ACTIVE(type("TestDecorated", (_Base,), {}))
+    assert decorated().test_inherited() and decorated.test_static() and decorated.test_class()
+    assert not hasattr(_Base.test_inherited, "__sscstub__"), "the base class was changed"
+    sub = ACTIVE(type("TestAgain", (decorated,), {}))  # wrapped once, not twice
+    assert sub().test_inherited() and not ACTIVE.active
+
+
+def test_a_forgotten_stub_is_named_and_stop_all_clears_it() -> None:
+    forgotten = sscstub.mock_ssc(users=["jane"]).start()
+    try:
+        with pytest.raises(SscStubError) as caught:
+            sscstub.mock_ssc().start()
+        message = str(caught.value)
+        assert repr(forgotten) in message and f"{Path(__file__).name}:" in message
+        assert "stop_all()" in message
+    finally:
+        assert sscstub.stop_all() is forgotten
+    assert sscstub.stop_all() is None and not forgotten.active
+
+
+def test_attach_keeps_one_entry_per_emitter_and_drops_the_dead() -> None:
+    stub = sscstub.mock_ssc()
+    client = make_client()
+    for _ in range(50):
+        stub.attach(client)
+    for _ in range(3):
+        stub.attach(make_client())  # dropped at once
+    gc.collect()
+    stub.attach(client)
+    assert len(stub._attached) == 1
+    with stub:
+        assert len(sscstub_handlers(client.meta.events)) == 2  # BUILTIN_HANDLERS + attach

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import make_client
+from conftest import create_credential, make_client
 
 import sscstub
 from sscstub import SscStubError
@@ -276,3 +276,64 @@ def test_options_are_keyword_only_and_typos_are_type_errors() -> None:
         sscstub.mock_ssc(["jane"])  # type: ignore[misc]
     with pytest.raises(TypeError):
         sscstub.mock_ssc(user=["jane"])  # type: ignore[call-arg]
+
+
+def test_call_params_are_read_only_history() -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        create_credential(make_client())
+        with pytest.raises(TypeError):
+            stub.calls[0].params["UserName"] = "mallory"  # type: ignore[index]
+        assert stub.calls[0].params["UserName"] == "jane"
+
+
+def test_user_names_are_not_distinguished_by_case() -> None:
+    with pytest.raises(SscStubError, match="not distinguished by case"):
+        sscstub.mock_ssc(users=["jane", "JANE"])
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        made = create_credential(make_client(), "Jane")
+        assert made["UserName"] == "jane" and made["ServiceUserName"] == "jane-at-123456789012"
+        with pytest.raises(SscStubError, match="not distinguished by case"):
+            stub.add_user("JANE")
+        stub.add_user("jane")  # the same name again is fine
+
+
+@pytest.mark.parametrize(
+    ("misuse", "fragment"),
+    [
+        (lambda s: s.inject_error(123, "Throttling"), "operation=123"),
+        (lambda s: s.inject_error("create_service_specific_credential", None), "code=None"),
+        (
+            lambda s: s.inject_error("create_service_specific_credential", "Throttling", 5),
+            "message=5",
+        ),
+        (
+            lambda s: s.inject_error("create_service_specific_credential", "Throttling", times=-1),
+            "times=-1",
+        ),
+        (lambda s: s.authenticate(None, "pw"), "service_user_name=None"),
+        (lambda s: s.authenticate("jane-at-1", b"pw"), "password=b'pw'"),
+        (lambda s: s.authenticate_api_key(None), "api_key=None"),
+        (lambda s: s.remove_user(7), "name=7"),
+        (lambda s: s.remove_user("nobody"), "cannot be found"),
+    ],
+)
+def test_wrong_types_in_the_test_api_say_what_to_pass(misuse: Any, fragment: str) -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        with pytest.raises(SscStubError) as caught:
+            misuse(stub)
+        assert fragment in str(caught.value) and caught.value.todo
+
+
+def test_remove_user_is_refused_while_it_has_credentials() -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        iam = make_client()
+        made = create_credential(iam)
+        with pytest.raises(SscStubError, match="DeleteConflict.*credentials first"):
+            stub.remove_user("jane")
+        iam.delete_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId=made["ServiceSpecificCredentialId"]
+        )
+        stub.remove_user("JANE")
+        assert stub.users == frozenset()
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            create_credential(iam)

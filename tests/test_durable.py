@@ -190,3 +190,25 @@ def test_snapshot_and_restore(tmp_path: Path, durable: bool) -> None:
         assert again["ServiceSpecificCredential"]["ServiceUserName"] == "jane+1-at-123456789012"
     with pytest.raises(SscStubError, match="not a snapshot of account"):
         sscstub.mock_ssc(account_id="111122223333").restore(snap)
+
+
+def test_an_in_process_durable_stub_closes_its_connection(tmp_path: Path) -> None:
+    """No unclosed SQLite connection is left for the collector (Python 3.13 warns about one,
+    which fails a suite that turns warnings into errors)."""
+    code = f"""
+import gc, warnings
+warnings.simplefilter("error")
+import boto3, sscstub
+stub = sscstub.mock_ssc(users=["jane"], state={str(tmp_path / "s.db")!r})
+with stub:
+    iam = boto3.client("iam", region_name="us-east-1", aws_access_key_id="a",
+                       aws_secret_access_key="b")
+    iam.create_service_specific_credential(UserName="jane", ServiceName="{CC}")
+assert len(stub.credentials) == 1  # read after stop, on a connection of its own
+del stub
+gc.collect()
+"""
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0 and "ResourceWarning" not in done.stderr, done.stderr

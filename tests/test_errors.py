@@ -3,10 +3,13 @@ reaching the caller as the client's modeled exception, and changing nothing."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
+import time_machine
 from botocore.exceptions import ClientError, ParamValidationError
+from conftest import make_client
 
 import sscstub
 
@@ -407,3 +410,34 @@ def test_values_of_any_type_on_the_wire_end_in_an_aws_error(
     except ClientError as exc:
         assert exc.response["Error"]["Code"] in {"ValidationError", "NoSuchEntity", "InvalidInput"}
     assert stub.credentials == before
+
+
+@pytest.mark.parametrize(
+    "marker", ["sscstub:²", "sscstub:١", "sscstub:", "x", "sscstub:" + "9" * 30]
+)
+def test_every_malformed_marker_gets_iams_error_and_is_logged(marker: str) -> None:
+    encoded = base64.b64encode(marker.encode()).decode()
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        iam = make_client()
+        with pytest.raises(iam.exceptions.InvalidInputException):
+            iam.list_service_specific_credentials(UserName="jane", Marker=encoded)
+        assert [c.error_code for c in stub.calls] == ["InvalidInput"]
+
+
+def test_an_expiry_past_year_9999_is_refused_and_listing_keeps_working() -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub, time_machine.travel("9990-01-01", tick=False):
+        iam = make_client()
+        with pytest.raises(iam.exceptions.InvalidInputException, match="9999-12-31"):
+            iam.create_service_specific_credential(
+                UserName="jane", ServiceName=BEDROCK, CredentialAgeDays=36600
+            )
+        iam.create_service_specific_credential(
+            UserName="jane", ServiceName=BEDROCK, CredentialAgeDays=3000
+        )
+        assert (
+            len(
+                iam.list_service_specific_credentials(UserName="jane")["ServiceSpecificCredentials"]
+            )
+            == 1
+        )
+        assert stub.credentials[0].expiration_date is not None

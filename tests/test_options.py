@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import re
 
 import pytest
 
@@ -59,3 +60,52 @@ def test_mock_ssc_is_the_class_and_keeps_its_validated_options() -> None:
 def test_options_refuse_what_iam_or_sscstub_cannot_use(options: dict, message: str) -> None:
     with pytest.raises(SscStubError, match=message):
         Options(**options)
+
+
+def test_stub_options_the_typed_dict_lists_every_option() -> None:
+    """`StubOptions` (what `serve(**options)` takes; declared for type checkers only) names the
+    same options as Options, in the same order."""
+    from sscstub import _options
+
+    body = inspect.getsource(_options).split("class StubOptions")[1].split('"""')[2]
+    declared = re.findall(r"^        (\w+): ", body.split("\n\n\n")[0], re.M)
+    assert declared == [f.name for f in dataclasses.fields(Options)]
+
+
+def test_every_text_front_end_is_made_from_the_options() -> None:
+    """`sscstub serve` has a flag and the AWS CLI plugin a variable for every option they take,
+    and the marker's help names every option."""
+    from sscstub import _cli, awscli
+    from sscstub.plugin import pytest_configure
+
+    flags = {a.dest for a in _cli.parser()._subparsers._group_actions[0].choices["serve"]._actions}  # type: ignore[union-attr]
+    lines: list[str] = []
+    pytest_configure(type("Config", (), {"addinivalue_line": lambda _, k, v: lines.append(v)})())  # type: ignore[arg-type]
+    for name, doc in Options.documented():
+        assert (name in flags) == doc.serve, name
+        assert name in lines[0]
+        if doc.plugin:
+            assert awscli.options_from_environment({doc.variable(name): "x"}) is not None
+    env = {
+        "SSCSTUB_USERS": "jane, bob",
+        "SSCSTUB_STRICT": "0",
+        "SSCSTUB_SERVICES": "a.amazonaws.com=api-key,b.amazonaws.com",
+    }
+    assert awscli.options_from_environment(env) == {
+        "users": ["jane", "bob"],
+        "strict": False,
+        "services": {"a.amazonaws.com": "api-key", "b.amazonaws.com": "password"},
+    }
+
+
+def test_serve_and_the_plugin_take_the_account_from_moto_account_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sscstub import _cli, awscli
+
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
+    args = _cli.parser().parse_args(["serve", "--port", "0"])
+    assert args.account_id is None  # Options decides, as for mock_ssc
+    assert sscstub.SSCStub(**awscli.options_from_environment({})).account_id == "111122223333"
+    with sscstub.serve() as server:
+        assert server.account_id == "111122223333"

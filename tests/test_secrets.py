@@ -1,0 +1,34 @@
+"""Secrets and identifiers: seeded and unseeded entropy, salted digests, ids that carry the account."""
+
+from __future__ import annotations
+
+import pytest
+
+from sscstub import _secrets
+
+
+def test_seeded_entropy_is_reproducible_and_unseeded_is_not() -> None:
+    assert (
+        _secrets.Entropy(1).bytes(8) == _secrets.Entropy(1).bytes(8) != _secrets.Entropy(2).bytes(8)
+    )
+    assert (
+        _secrets.Entropy(b"1").bytes(8)
+        != _secrets.Entropy(1).bytes(8)
+        != _secrets.Entropy("1").bytes(8)
+    )
+    assert _secrets.Entropy(None).bytes(16) != _secrets.Entropy(None).bytes(16)
+
+
+def test_secret_digests_are_salted_and_compare() -> None:
+    entropy = _secrets.Entropy(None)
+    first, second = _secrets.digest("pw", entropy), _secrets.digest("pw", entropy)
+    assert first != second and len(first) == 48
+    assert _secrets.matches(first, "pw") and not _secrets.matches(first, "pW")
+
+
+@pytest.mark.parametrize(
+    "account", ["000000000000", "000000000001", "123456789012", "999999999999"]
+)
+def test_ids_round_trip_the_account(account: str) -> None:
+    credential_id = _secrets.credential_id(account, _secrets.Entropy(None))
+    assert _secrets.account_of(credential_id) == account and len(credential_id) == 21
