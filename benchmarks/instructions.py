@@ -104,8 +104,8 @@ def count(variant: str, cycles: int, workdir: Path) -> int:
     # setarch -R: no address randomisation, so id()-based hashes, and so the count, repeat.
     norandom = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
     subprocess.run(
-        [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
-         sys.executable, "-", variant, str(cycles)],
+        [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no",
+         f"--cachegrind-out-file={out}", sys.executable, "-", variant, str(cycles)],
         input=_WORKLOAD, text=True, env=env, check=True, capture_output=True, timeout=1800,
     )  # fmt: skip
     summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
@@ -113,12 +113,12 @@ def count(variant: str, cycles: int, workdir: Path) -> int:
     return int(summary[1])
 
 
-def per_cycle(n1: int, n2: int) -> dict[str, float]:
+def per_cycle(n1: int, n2: int, variants: tuple[str, ...] = VARIANTS) -> dict[str, float]:
     """Instructions per workload cycle of each variant (6 calls)."""
     with tempfile.TemporaryDirectory() as tmp:
         return {
             variant: (count(variant, n2, Path(tmp)) - count(variant, n1, Path(tmp))) / (n2 - n1)
-            for variant in VARIANTS
+            for variant in variants
         }
 
 
@@ -146,6 +146,10 @@ def report_instructions(s: Settings, with_moto: bool = False) -> Table:
 
 
 def main() -> int:
+    if "--only" in sys.argv:  # one variant, for a quick look at a change
+        variant = sys.argv[sys.argv.index("--only") + 1]
+        print(f"{variant}: {per_cycle(2, 6, (variant,))[variant]:,.0f} instructions per cycle")
+        return 0
     table = report_instructions(Settings("--quick" in sys.argv))
     print(markdown(table.columns, table.rows))
     return 0

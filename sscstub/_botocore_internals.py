@@ -5,8 +5,9 @@
 * ``botocore.awsrequest.HeadersDict``: the case-insensitive dict botocore's responses carry.
 * ``botocore.parsers.DEFAULT_TIMESTAMP_PARSER``: what botocore's query parser turns an XML
   timestamp into (its tzinfo type depends on the machine's zone): `stamper` makes the same.
-* ``botocore.awsrequest.AWSResponse``: built without ``__init__`` for the before-call answer
-  (`bare_response`), and with its body where ``content`` keeps what it read (`wire_response`).
+* ``botocore.awsrequest.AWSResponse``: built with its body where ``content`` keeps what it read
+  (`wire_response`). (`_botocore_front.respond` also sets its attributes without ``__init__``,
+  inline there: a function call on that path costs ~800 instructions a request.)
 
 ``import sscstub`` does not import ``botocore.handlers`` (it pulls in most of botocore, ~100 ms):
 if it is not imported yet, a one-shot import hook appends the dispatcher as soon as it is.
@@ -21,9 +22,9 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone, tzinfo
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-from ._codegen import Bounded
+from ._codegen import put
 
 if TYPE_CHECKING:
     from ._store import Stamp
@@ -59,28 +60,6 @@ def existing_emitters(lacking: Any) -> list[Any]:
     ]
 
 
-R = TypeVar("R")
-
-
-def bare_response(cls: type[R], url: str, status: int, headers: dict[str, str]) -> R:
-    """An ``AWSResponse`` (subclass ``cls``) with no body, made without ``__init__``: every
-    attribute set in one dict (microseconds a call on the before-call path). ``cls`` keeps the
-    headers plain in ``_plain_headers`` and builds botocore's HeadersDict only if asked."""
-    response: R = _new(cls)
-    response.__dict__ = {
-        "url": url,
-        "status_code": status,
-        "raw": None,
-        "_content": b"",
-        "_plain_headers": headers,
-        "_headers": None,
-    }
-    return response
-
-
-_new = object.__new__
-
-
 def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -> Any:
     """An ``AWSResponse`` botocore reads as if it came off the network: its body is set where
     ``AWSResponse.content`` keeps what it read from the raw stream."""
@@ -91,16 +70,13 @@ def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -
     return response
 
 
-_CACHE_ATTRIBUTE = "_sscstub_compiled_iam"
-
-
-def cached_on(service_model: Any) -> Any:
-    """What `cache_on` kept on a botocore ServiceModel (an attribute of ours on its object)."""
-    return getattr(service_model, _CACHE_ATTRIBUTE, None)
+#: The attribute of ours on a botocore ServiceModel that `cache_on` sets (read inline on the hot
+#: path, with ``getattr(model, CACHE_ATTRIBUTE, None)``: a call costs more than the read).
+CACHE_ATTRIBUTE = "_sscstub_compiled_iam"
 
 
 def cache_on(service_model: Any, value: Any) -> None:
-    setattr(service_model, _CACHE_ATTRIBUTE, value)
+    setattr(service_model, CACHE_ATTRIBUTE, value)
 
 
 def headers_dict(plain: dict[str, str]) -> Any:
@@ -203,7 +179,7 @@ def _make_stamper(key: tuple[str, str]) -> Stamp:
 
         return exact
     tz: tzinfo | None = parse(iso(0)).tzinfo
-    cache: Bounded[int, datetime] = Bounded()  # datetimes are immutable; a record's repeat
+    cache: dict[int, datetime] = {}  # datetimes are immutable; a record's repeat
 
     def fast(ts: int) -> datetime:
         cls = _datetime_module.datetime  # freezegun swaps the class; botocore's parser follows it
@@ -213,6 +189,6 @@ def _make_stamper(key: tuple[str, str]) -> Stamp:
         value = (_EPOCH + timedelta(seconds=ts)).replace(tzinfo=tz)
         if cls is not _REAL[0]:
             value = cls(*value.timetuple()[:6], tzinfo=tz)
-        return cache.put(ts, value)
+        return put(cache, ts, value)
 
     return fast

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from ._codegen import BoundedSet, Source
+from ._codegen import LIMIT, Source
 
 OutputCheck = Callable[[Any], "tuple[str, str] | None"]
 InputReader = Callable[[Any], "tuple[dict[str, Any], list[str] | tuple[()]] | tuple[None, None]"]
@@ -49,14 +49,16 @@ def _remembering(
     problem: Callable[[Any], str | None], sensitive: bool
 ) -> tuple[set[Any], Callable[[Any], str | None]]:
     """A set of values known to pass, and the full check that fills it."""
-    accepted: BoundedSet[Any] = BoundedSet()
+    accepted: set[Any] = set()
     if sensitive:
         return accepted, problem
 
     def check(value: Any) -> str | None:
         found = problem(value)
         if found is None:
-            accepted.remember(value)
+            if len(accepted) >= LIMIT:  # bounded; inline, as a call costs more than the add
+                accepted.clear()
+            accepted.add(value)
         return found
 
     return accepted, check
@@ -104,7 +106,7 @@ def _structure(
     if memo:
         # A dict equal to one that passed, value for value, passes: for members that are all
         # strings and timestamps, equality implies the same type and the same constraints met.
-        seen = src.const(BoundedSet())
+        seen = src.const(set())
         src.emit(1, "items = tuple(v.items())")
         src.emit(1, "try:")
         src.emit(2, f"if items in {seen}: return None")
@@ -145,7 +147,8 @@ def _structure(
         src.emit(2, f"if r is not None: return ('.{member}', r)")
     if memo:
         src.emit(1, "if items is not None:")
-        src.emit(2, f"{seen}.remember(items)")
+        src.emit(2, f"if len({seen}) >= {LIMIT}: {seen}.clear()")
+        src.emit(2, f"{seen}.add(items)")
     src.emit(1, "return None")
     return name
 
@@ -249,12 +252,14 @@ Parse = Callable[[Any], "tuple[Any, list[str]]"]
 
 
 def _remembering_strings(parse: Parse) -> tuple[set[str], Parse]:
-    accepted: BoundedSet[str] = BoundedSet()
+    accepted: set[str] = set()
 
     def check(value: Any) -> tuple[Any, list[str]]:
         typed, problems = parse(value)
         if not problems and type(value) is str and typed == value:
-            accepted.remember(value)
+            if len(accepted) >= LIMIT:
+                accepted.clear()
+            accepted.add(value)
         return typed, problems
 
     return accepted, check

@@ -1,6 +1,8 @@
 """Two small tools the hot path is built from: generated Python source (`Source`), which the
 model's checks and IAM's XML writers are compiled into once per model, and the size-capped
-caches (`Bounded`, `BoundedSet`) that remember values so a repeat costs one lookup."""
+caches (plain dicts filled by `put`; the checks' sets of values known to pass are bounded by the
+same `LIMIT` inline, where a call would cost more than the add) that keep values so a repeat
+costs one lookup."""
 
 from __future__ import annotations
 
@@ -39,24 +41,10 @@ class Source:
         return function
 
 
-class Bounded(dict[K, V]):
-    """A dict that empties itself when full, before adding: a cache of values that repeat."""
-
-    __slots__ = ()
-
-    def put(self, key: K, value: V) -> V:
-        if len(self) >= LIMIT:
-            self.clear()
-        self[key] = value
-        return value
-
-
-class BoundedSet(set[K]):
-    """A set that empties itself when full, before adding (values known to pass a check)."""
-
-    __slots__ = ()
-
-    def remember(self, value: K) -> None:
-        if len(self) >= LIMIT:
-            self.clear()
-        self.add(value)
+def put(cache: dict[K, V], key: K, value: V) -> V:
+    """Add to a size-capped cache (a plain dict: a subclass would make every lookup slower),
+    emptying it first when it is full; returns ``value``."""
+    if len(cache) >= LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value

@@ -60,6 +60,7 @@ class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an er
 
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_modules, _MOTO = _moto.MODULES, _moto.MOCK_MODULE
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__ (a few hundred ns a call)
 
 
@@ -127,10 +128,7 @@ class Engine:
             return
         self.open()
         with self._lock:
-            self._calls = []
-            self._faults = {}
-            self._request_ids = []
-            self.generation += 1
+            self._forget_history()
 
     def reset(self) -> None:
         """Forget every credential, call and fault (with durable state, the file's too)."""
@@ -138,10 +136,15 @@ class Engine:
             self._replace_file(self._users, ())
             self._state.store = Store(self._users)
             self._state.entropy = _secrets.Entropy(self.options.seed)
-            self._calls = []
-            self._faults = {}
-            self._request_ids = []
-            self.generation += 1
+            self._forget_history()
+
+    def _forget_history(self) -> None:
+        """No calls, faults or pre-made request ids; calls begun before are stale (under the
+        lock)."""
+        self._calls = []
+        self._faults = {}
+        self._request_ids = []
+        self.generation += 1
 
     def retire(self) -> None:
         """Mark calls still in flight as stale (the stub is stopping); state stays readable."""
@@ -178,7 +181,8 @@ class Engine:
                 return self.delete_user_conflict(query)
             return None
         state = self._state
-        if self.moto or (self.moto is None and _moto.mock_on()):
+        # (one dict lookup while moto is not imported: no call)
+        if self.moto or (self.moto is None and _MOTO in _modules and _moto.mock_on()):
             self._compose(state)
         elif state.find_user is not None:
             state.find_user = None

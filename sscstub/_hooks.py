@@ -42,6 +42,7 @@ class Emitter(Protocol):
 
 _active: Engine | None = None
 _front: ModuleType | Any = None  # `_botocore_front`, from the first activation on
+_answer_call: Any = None  # its answer_call, for one global lookup per call on the hot path
 
 
 def active() -> Engine | None:
@@ -50,11 +51,11 @@ def active() -> Engine | None:
 
 def set_active(engine: Engine | None) -> None:
     """Make ``engine`` the one the dispatchers ask (None: no stub is active)."""
-    global _active, _front
+    global _active, _front, _answer_call
     if engine is not None and _front is None:
         from . import _botocore_front
 
-        _front = _botocore_front
+        _front, _answer_call = _botocore_front, _botocore_front.answer_call
     _active = engine
 
 
@@ -76,7 +77,7 @@ def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any
         if context is not None:
             context[_MODEL_KEY] = model  # travels with the request to before-send
         return None
-    return _front.answer_call(engine, model.name, params, model)
+    return _answer_call(engine, model.name, params, model)
 
 
 def dispatch_wire(request: Any, **kwargs: Any) -> Any:

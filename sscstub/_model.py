@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
-from ._botocore_internals import cache_on, cached_on
+from ._botocore_internals import CACHE_ATTRIBUTE, cache_on
 from ._checks import InputReader, OutputCheck, input_reader, output_check
 from ._query import XmlWriter, xml_writer
 
@@ -143,10 +143,12 @@ def iam(service: Any = None) -> IamModel:
     ServiceModel (one attribute lookup per call after that) and shared by every ServiceModel
     with the same shapes. Clients of an older botocore get checks, and answers, of their model.
     """
-    if service is None or getattr(service, "service_name", None) != "iam":
+    if service is None:
         return _default()
-    found: IamModel | None = cached_on(service)
+    found: IamModel | None = getattr(service, CACHE_ATTRIBUTE, None)
     if found is None:
+        if getattr(service, "service_name", None) != "iam":
+            return _default()
         signature = _signature(service)
         found = _by_signature.get(signature)
         if found is None:

@@ -12,13 +12,13 @@ import functools
 import sys
 from typing import Any
 
-_modules = sys.modules
+MODULES = sys.modules
+MOCK_MODULE = "moto.core.models"  # where moto keeps its mock's switch
 
 
 def mock_on() -> bool:
-    """Whether moto's mock (decorator, context manager or server-less mode) is on now; one
-    dict lookup while moto is not imported."""
-    models = _modules.get("moto.core.models")
+    """Whether moto's mock (decorator, context manager or server-less mode) is on now."""
+    models = MODULES.get(MOCK_MODULE)
     if models is None:
         return False
     return bool(getattr(getattr(models, "botocore_stubber", None), "enabled", False))

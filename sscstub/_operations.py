@@ -161,17 +161,9 @@ def create_credential(
     while credential_id in store:
         credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
     secret = _new_secret(sim, kind, login)
-    record = Record(
-        id=credential_id,
-        user_name=user,
-        service_name=service,
-        kind=kind,
-        login=login,
-        create_ts=now,
-        expire_ts=expire_ts,
-        secret=_secrets.digest(secret, sim.entropy),
-        seq=store.next_seq(),
-    )
+    digest = _secrets.digest(secret, sim.entropy)
+    seq = store.next_seq()
+    record = Record(credential_id, user, service, kind, login, now, expire_ts, digest, seq)
     body = {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
     return body, lambda: store.add(record)
 

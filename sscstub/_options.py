@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from typing_extensions import TypedDict
+    from typing_extensions import TypedDict, Unpack
 
     class StubOptions(TypedDict, total=False):
         """`SSCStub`'s keyword options, for ``**options`` elsewhere (a test holds it to them)."""
@@ -210,31 +210,14 @@ class Options:
         return out
 
     @classmethod
-    def from_keywords(
-        cls,
-        *,
-        users: Iterable[str] = (),
-        account_id: str | None = None,
-        caller: str | None = None,
-        strict: bool = True,
-        seed: Seed | None = None,
-        services: Mapping[str, str] | None = None,
-        wire: bool = False,
-        state: str | os.PathLike[str] | None = None,
-        moto: bool | None = None,
-    ) -> Options:
+    def from_keywords(cls, **options: Unpack[StubOptions]) -> Options:
         """The options of `SSCStub`'s keywords (there, None means the default)."""
-        return cls(
-            users=users,  # type: ignore[arg-type]  # any iterable: made a tuple
-            **({} if account_id is None else {"account_id": account_id}),
-            caller=caller,
-            strict=strict,
-            seed=seed,
-            services=DEFAULT_SERVICES if services is None else services,
-            wire=wire,
-            state=state,  # type: ignore[arg-type]  # checked, and made a str
-            moto=moto,
-        )
+        values: dict[str, Any] = dict(options)  # any iterable of users: made a tuple
+        if values.get("account_id") is None:
+            values.pop("account_id", None)  # the field's default: MOTO_ACCOUNT_ID, or IAM's
+        if values.get("services") is None:
+            values["services"] = DEFAULT_SERVICES
+        return cls(**values)
 
 
 def check_user_name(name: object) -> None:

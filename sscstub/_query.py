@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import unquote_plus, urlencode
 
 from ._answer import Answer
-from ._codegen import Bounded, Source
+from ._codegen import Source, put
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
@@ -29,7 +29,7 @@ def escape(text: str) -> str:
     return text
 
 
-_iso_cache: Bounded[datetime, str] = Bounded()
+_iso_cache: dict[datetime, str] = {}
 
 
 def iso8601(value: datetime) -> str:
@@ -37,7 +37,7 @@ def iso8601(value: datetime) -> str:
     found = _iso_cache.get(value)
     if found is None:
         seconds = int(value.timestamp())
-        found = _iso_cache.put(value, (_EPOCH + timedelta(seconds=seconds)).strftime(ISO_FORMAT))
+        found = put(_iso_cache, value, (_EPOCH + timedelta(seconds=seconds)).strftime(ISO_FORMAT))
     return found
 
 
@@ -157,13 +157,13 @@ def http_date(now: int) -> str:
     return cached[1]
 
 
-_utc_cache: Bounded[int, datetime] = Bounded()
+_utc_cache: dict[int, datetime] = {}
 
 
 def utc_stamp(ts: int) -> datetime:
     """An epoch second as the aware UTC datetime the XML writer takes (cached: they repeat)."""
     found = _utc_cache.get(ts)
-    return found if found is not None else _utc_cache.put(ts, _EPOCH + timedelta(seconds=ts))
+    return found if found is not None else put(_utc_cache, ts, _EPOCH + timedelta(seconds=ts))
 
 
 def wire_form(body: Mapping[str, Any]) -> str:
