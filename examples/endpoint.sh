@@ -19,7 +19,7 @@ NODE_PATH=tests/clients/js/node_modules node examples/endpoint.cjs
 
 # The test API: JSON under /_sscstub/.
 curl -s "$AWS_ENDPOINT_URL_IAM/_sscstub/credentials"
-curl -s -X POST "$AWS_ENDPOINT_URL_IAM/_sscstub/errors" \
+curl -s -X POST "$AWS_ENDPOINT_URL_IAM/_sscstub/errors" -H "Content-Type: application/json" \
   -d '{"operation": "create_service_specific_credential", "code": "Throttling", "times": 1}'
-curl -s -X POST "$AWS_ENDPOINT_URL_IAM/_sscstub/authenticate" \
+curl -s -X POST "$AWS_ENDPOINT_URL_IAM/_sscstub/authenticate" -H "Content-Type: application/json" \
   -d '{"service_user_name": "jane-at-123456789012", "password": "not-it"}'

@@ -12,6 +12,16 @@ from typing import Any
 from ._errors import SscStubError
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0 to 65535; 0: a free one)")
+    return port
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="sscstub",
@@ -28,7 +38,23 @@ def parser() -> argparse.ArgumentParser:
         " the test API as JSON under /_sscstub/. No authentication: loopback only.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=4599, help="port; 0 picks a free one")
+    serve.add_argument("--port", type=_port, default=4599, help="port; 0 picks a free one")
+    serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a Host name besides loopback's that requests may carry (repeatable)",
+    )
+    serve.add_argument(
+        "--max-calls", type=int, default=10_000, help="calls the log keeps (the most recent)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=5.0,
+        help="seconds an idle connection or an unfinished request is kept (default 5)",
+    )
     from ._options import Options  # the options' flags are made from their declaration
 
     for name, doc in Options.documented():
@@ -48,8 +74,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         for name, doc in Options.documented()
         if doc.serve and getattr(args, name) is not None
     }
+    from ._server import is_loopback
+
+    if args.host and not is_loopback(args.host):
+        print(
+            f"sscstub: warning: --host {args.host} makes the endpoint reachable from other"
+            " machines; it has no authentication, so anyone who reaches it can read and change"
+            " its credentials.",
+            file=sys.stderr,
+        )
     try:
-        server = serve(host=args.host, port=args.port, verbose=args.verbose, **options)
+        server = serve(
+            host=args.host,
+            port=args.port,
+            verbose=args.verbose,
+            allow_hosts=args.allow_host,
+            max_calls=args.max_calls,
+            idle_timeout=args.idle_timeout,
+            **options,
+        )
     except (SscStubError, OSError) as error:
         print(f"sscstub: {error}", file=sys.stderr)
         return 2

@@ -12,12 +12,13 @@ The same rows are the format of `snapshot`/`restore`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ._errors import SscStubError
+from ._errors import AwsError, SscStubError
 from ._store import Journal, Record, Store
 
 SCHEMA_VERSION = 1
@@ -97,23 +98,53 @@ def _record(row: Row) -> Record:
     return record
 
 
+class StateUnavailable(AwsError):
+    """The state file cannot be read or written now (another process holds its lock, the disk
+    is full): IAM's 503 ``ServiceUnavailable``, with SQLite's reason. Nothing was changed."""
+
+    def __init__(self, path: str, reason: object) -> None:
+        super().__init__(
+            "ServiceUnavailable",
+            f"The sscstub state file {path} cannot be used now: {reason}"
+            + (" (another process holds its lock)." if "locked" in str(reason) else "."),
+        )
+
+
+LOCK_WAIT = 1.0  # seconds a call waits for another process's write lock on the file
+
+
 class Durable:
     """One connection to a state file, owned by one engine (used under its lock)."""
 
     def __init__(self, path: str, account_id: str) -> None:
+        self.path = path
         try:
+            _check_before_writing(path, account_id)
+            if not os.path.exists(path):  # created by us, readable by us alone (and so its
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # -wal and -shm)
             self._db = sqlite3.connect(
-                path, timeout=30, isolation_level=None, check_same_thread=False
+                path, timeout=LOCK_WAIT, isolation_level=None, check_same_thread=False
             )
+        except (sqlite3.DatabaseError, OSError) as error:
+            raise SscStubError(
+                f"state={path!r} cannot be opened as sscstub state: {error}.",
+                "Pass a path sscstub may create, or a file it wrote before. Nothing was changed.",
+                "options",
+            ) from None
+        try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")  # durable across a kill -9
             self._open(path, account_id)
         except sqlite3.DatabaseError as error:
+            self._db.close()
             raise SscStubError(
                 f"state={path!r} cannot be opened as sscstub state: {error}.",
                 "Pass a path sscstub may create, or a file it wrote before.",
                 "options",
             ) from None
+        except BaseException:
+            self._db.close()
+            raise
         self._seen: int | None = None  # data_version of the store in memory; None: reload
 
     def _open(self, path: str, account_id: str) -> None:
@@ -128,20 +159,6 @@ class Durable:
                         db.execute(statement)
                 db.execute("INSERT INTO meta VALUES ('account_id', ?)", (account_id,))
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise SscStubError(
-                    f"state={path!r} has schema version {version}; this sscstub reads"
-                    f" version {SCHEMA_VERSION}.",
-                    "Use the sscstub version that wrote it, or a new file. Nothing was changed.",
-                    "options",
-                )
-            stored = db.execute("SELECT value FROM meta WHERE key = 'account_id'").fetchone()
-            if stored is not None and stored[0] != account_id:
-                raise SscStubError(
-                    f"state={path!r} holds account {stored[0]}, not {account_id}.",
-                    f"Pass account_id={stored[0]!r}, or another file. Nothing was changed.",
-                    "options",
-                )
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -162,18 +179,20 @@ class Durable:
         yielded store's journal noted is written and committed; on an exception, everything is
         rolled back and the store is read afresh by the next transaction."""
         db = self._db
-        db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         try:
+            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             fresh = self._fresh(configured)
             current = store if fresh is None else fresh
             yield current
             self._write(current.journal)
             db.execute("COMMIT")
             # Our own commit does not move data_version: the store in memory stays current.
-        except BaseException:
+        except BaseException as error:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._seen = None
+            if isinstance(error, sqlite3.OperationalError):  # locked, full, read-only
+                raise StateUnavailable(self.path, error) from None
             raise
 
     def replace(self, users: Iterable[str], rows: Iterable[Row]) -> None:
@@ -229,3 +248,34 @@ class Durable:
                 assert kind is Journal.REMOVE_USER
                 db.execute("DELETE FROM users WHERE name_lower = ?", (item.lower(),))
         journal.clear()
+
+
+def _check_before_writing(path: str, account_id: str) -> None:
+    """Refuse a file that is not sscstub's state (of this account and schema) with read-only
+    checks, before anything is written to it or beside it."""
+    if not os.path.exists(path) or os.path.getsize(path) == 0:
+        return
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version != SCHEMA_VERSION or tables != {"users", "credentials", "meta"}:
+            found = f"schema version {version}" if version else "not sscstub's tables"
+            raise SscStubError(
+                f"state={path!r} is not sscstub's state file ({found}; this sscstub reads schema"
+                f" version {SCHEMA_VERSION}).",
+                "Use the file sscstub wrote (with the sscstub version that wrote it), or a new"
+                " path. Nothing was changed.",
+                "options",
+            )
+        stored = db.execute("SELECT value FROM meta WHERE key = 'account_id'").fetchone()
+        if stored is not None and stored[0] != account_id:
+            raise SscStubError(
+                f"state={path!r} holds account {stored[0]}, not {account_id}.",
+                f"Pass account_id={stored[0]!r}, or another file. Nothing was changed.",
+                "options",
+            )
+    finally:
+        db.close()

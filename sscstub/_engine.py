@@ -12,19 +12,20 @@ durable state, every call is one transaction on the file, committed before the a
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
 from . import _moto, _secrets
 from ._answer import Answer
-from ._durable import Durable, Snapshot, snapshot_of, store_from
+from ._durable import Durable, Snapshot, StateUnavailable, snapshot_of, store_from
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
@@ -60,6 +61,35 @@ class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an er
 
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+_inherited: list[Durable] = []  # a parent's connections, kept (never closed) in a forked child
+
+Entry = tuple[str, Mapping[str, Any], "str | None", str]  # operation, params, error code, id
+MAX_LOGGED_VALUE = 4096  # characters of a parameter value a bounded log keeps
+
+
+class CallLog(deque[Entry]):
+    """A server's call log: the most recent calls, long values cut, and a count of those
+    dropped (a stub's log is a plain list: tests expect every call as it was made)."""
+
+    def __init__(self, max_calls: int) -> None:
+        super().__init__(maxlen=max_calls)
+        self.dropped = 0
+
+    def append(self, entry: Entry) -> None:
+        if len(self) == self.maxlen:
+            self.dropped += 1
+        operation, params, code, request_id = entry
+        if any(isinstance(v, str) and len(v) > MAX_LOGGED_VALUE for v in params.values()):
+            params = {k: _cut(v) for k, v in params.items()}
+        super().append((operation, params, code, request_id))
+
+
+def _cut(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
+        return f"{value[:MAX_LOGGED_VALUE]}... ({len(value) - MAX_LOGGED_VALUE} more characters)"
+    return value
+
+
 _modules, _MOTO = _moto.MODULES, _moto.MOCK_MODULE
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__ (a few hundred ns a call)
 
@@ -68,9 +98,11 @@ class Engine:
     __slots__ = (
         "__weakref__",
         "_calls",
+        "_closed_for_good",
         "_faults",
         "_request_ids",
         "_lock",
+        "_new_log",
         "_state",
         "_users",
         "account_id",
@@ -84,7 +116,9 @@ class Engine:
         "wire",
     )
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, max_calls: int | None = None) -> None:
+        """``max_calls``: keep only the most recent calls, long values cut (a server's log,
+        which must not grow without bound); None keeps every call as it was made."""
         self.options = options
         self.account_id = account_id = options.account_id
         self.strict = options.strict
@@ -94,7 +128,11 @@ class Engine:
         self._users = options.users + ((caller,) if caller is not None else ())
         self._lock = threading.Lock()
         self._state = IamState(account_id, caller, options.services, _secrets.Entropy(seed))
-        self._calls: list[tuple[str, dict[str, Any], str | None, str]] = []
+        self._new_log: Callable[[], list[Entry] | CallLog] = (
+            list if max_calls is None else functools.partial(CallLog, max_calls)
+        )
+        self._calls: list[Entry] | CallLog = self._new_log()
+        self._closed_for_good = False
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
         # The state file's connection: opened by open() (a stub's start, a server's start) and
@@ -114,8 +152,10 @@ class Engine:
         if self.options.state is not None and self.durable is None:
             self.durable = Durable(self.options.state, self.account_id)
 
-    def close(self) -> None:
-        """Close the state file's connection; reads after this open one for themselves."""
+    def close(self, final: bool = False) -> None:
+        """Close the state file's connection; reads after this open one for themselves, unless
+        ``final`` (a stopped server): then they raise `SscStubError`."""
+        self._closed_for_good = final
         durable, self.durable = self.durable, None
         if durable is not None:
             durable.close()
@@ -141,7 +181,7 @@ class Engine:
     def _forget_history(self) -> None:
         """No calls, faults or pre-made request ids; calls begun before are stale (under the
         lock)."""
-        self._calls = []
+        self._calls = self._new_log()
         self._faults = {}
         self._request_ids = []
         self.generation += 1
@@ -157,6 +197,16 @@ class Engine:
         self._lock = threading.Lock()
         self._request_ids = []
         self._state.entropy.after_fork()
+        # SQLite must not use a connection across fork(): the child opens its own and never
+        # touches (not even closes) the parent's, which may be inside a transaction.
+        inherited = self.durable
+        if inherited is not None:
+            _inherited.append(inherited)
+            self.durable = None
+            try:
+                self.durable = Durable(inherited.path, self.account_id)
+            except Exception:  # noqa: BLE001  (then each call opens one for itself)
+                self.durable = None
 
     @property
     def model(self) -> IamModel:
@@ -195,8 +245,21 @@ class Engine:
                 raise StaleCallError()
             if self.options.state is None:  # in memory: no transaction to open
                 return self._decide(spec, iam_model, params, problems, now, stamp)
-            with self._transaction():  # committed before the answer is returned
-                return self._decide(spec, iam_model, params, problems, now, stamp)
+            answer = None
+            try:
+                with self._transaction():  # committed before the answer is returned
+                    answer = self._decide(spec, iam_model, params, problems, now, stamp)
+            except StateUnavailable as unavailable:  # locked or full: nothing changed
+                if answer is not None:
+                    self._calls.pop()  # what it would have answered did not happen
+                    request_id = answer.request_id
+                else:
+                    request_id = (
+                        self._request_ids.pop() if self._request_ids else (self._more_request_ids())
+                    )
+                self._calls.append((operation, params, unavailable.code, request_id))
+                return self._error_answer(iam_model, unavailable, request_id, now, operation)
+            return answer
 
     def _decide(
         self,
@@ -304,6 +367,13 @@ class Engine:
         if durable is not None or self.options.state is None:
             yield durable
             return
+        if self._closed_for_good:
+            raise SscStubError(
+                f"The endpoint was stopped, and with it its state file {self.options.state}.",
+                "Read what you need before the server stops, or start a server (or a stub) on"
+                " the same file to read it.",
+                "the-local-endpoint",
+            )
         durable = Durable(self.options.state, self.account_id)
         try:
             yield durable
@@ -387,7 +457,12 @@ class Engine:
 
     def forget_calls(self) -> None:
         with self._lock:
-            self._calls = []
+            self._calls = self._new_log()
+
+    @property
+    def dropped_calls(self) -> int:
+        """How many calls a bounded log has let go (0 for a stub's, which keeps all)."""
+        return getattr(self._calls, "dropped", 0)
 
     @property
     def calls(self) -> tuple[Call, ...]:

@@ -1,102 +1,80 @@
-"""HTTP/1.1 as the local endpoint needs it: one request parsed from a connection's bytes, one
-response encoded in one piece. Nothing here knows IAM."""
+"""HTTP/1.1 for the local endpoint, on httptools (llhttp, the parser Node.js uses): one asyncio
+Protocol per connection that reads requests incrementally and answers each in one write. It
+knows nothing of IAM: the server hands it a handler and the error shape.
+
+Whatever a client sends, a connection holds to these rules:
+
+* a request's head, framing and body together are capped (`Limits.max_request`): past it, 413
+  (or 431 for the head) and close;
+* llhttp is strict: a TLS handshake, bare-LF line endings, conflicting ``Content-Length``s, a
+  negative chunk size get 400 and close; a transfer coding other than ``chunked`` gets 501;
+* ``Expect: 100-continue`` is answered before the body is read; HTTP/1.0 and ``Connection:
+  close`` close after the answer;
+* a connection idle for `Limits.idle_timeout` is closed, and a request must arrive whole within
+  `Limits.request_timeout` of its first byte (else 408 and close);
+* a client that does not read its answers is not read either (``pause_reading`` while the
+  transport's buffer is over its high-water mark), and is dropped after `Limits.idle_timeout`
+  without progress; requests already read wait unanswered, so memory stays bounded;
+* at most `Limits.max_connections` are open: past that, a new one gets 503 and is closed.
+"""
 
 from __future__ import annotations
 
-MAX_BODY = 1024 * 1024
+import asyncio
+import functools
+import socket
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any, NamedTuple
+
+try:
+    import httptools
+except ImportError:  # the server says what to install
+    httptools = None  # type: ignore[assignment]
+
+AVAILABLE = httptools is not None
+
 Reply = tuple[int, dict[str, str], bytes]
 
 _REASONS = {
+    100: "Continue",
     200: "OK",
     400: "Bad Request",
+    403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
-    413: "Payload Too Large",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
     501: "Not Implemented",
+    502: "Bad Gateway",
     503: "Service Unavailable",
 }
-_HEAD_LIMIT = 64 * 1024
 
 
-class BadRequest(Exception):
-    """A request that cannot be read: its status, AWS-style error code and message."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.reply = (status, code, message)
-
-
-# The only headers the endpoint reads.
-_WANTED = ("content-length", "transfer-encoding", "connection")
+class Request(NamedTuple):
+    method: str
+    target: str
+    headers: dict[str, str]  # lower-cased names; a repeated header's values joined by ", "
+    body: bytes
 
 
-def parse(buffer: bytearray) -> tuple[str, str, dict[str, str], bytes, int] | None:
-    """The first complete request in ``buffer``: (method, target, the headers it reads, body,
-    its length in bytes), or None while more bytes are needed. Raises `BadRequest`."""
-    end = buffer.find(b"\r\n\r\n")
-    if end < 0:
-        if len(buffer) > _HEAD_LIMIT:
-            raise BadRequest(431, "RequestHeaderTooLarge", "The request head is too large.")
-        return None
-    head = buffer[:end].decode("latin-1")
-    first, _, rest = head.partition("\r\n")
-    parts = first.split(" ")
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        raise BadRequest(400, "MalformedRequest", "The request line is malformed.")
-    headers = {}
-    lowered = "\r\n" + rest.lower()
-    for name in _WANTED:  # three finds: cheaper than splitting every header line
-        at = lowered.find(f"\r\n{name}:")
-        if at >= 0:
-            stop = lowered.find("\r\n", at + 2)
-            headers[name] = lowered[at + len(name) + 3 : stop if stop >= 0 else None].strip()
-    start = end + 4
-    if headers.get("transfer-encoding") == "chunked":
-        found = chunked(buffer, start)
-        if found is None:
-            return None
-        body, stop = found
-        return parts[0], parts[1], headers, body, stop
-    try:
-        length = int(headers.get("content-length", "0") or "0")
-    except ValueError:
-        raise BadRequest(400, "MalformedQueryString", "Content-Length is not a number.") from None
-    if length < 0:
-        raise BadRequest(400, "MalformedQueryString", "Content-Length is negative.")
-    if length > MAX_BODY:
-        raise BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
-    if len(buffer) < start + length:
-        return None
-    return parts[0], parts[1], headers, bytes(buffer[start : start + length]), start + length
+class Limits(NamedTuple):
+    max_head: int = 64 * 1024  # request line and headers
+    max_request: int = 1024 * 1024  # head, framing and body together
+    idle_timeout: float = 5.0  # between requests, and while a client does not read
+    request_timeout: float = 5.0  # from a request's first byte to its last
+    max_connections: int = 512
 
 
-def chunked(buffer: bytearray, at: int) -> tuple[bytes, int] | None:
-    parts: list[bytes] = []
-    total = 0
-    while True:
-        line_end = buffer.find(b"\r\n", at)
-        if line_end < 0:
-            if len(buffer) - at > 100:
-                raise BadRequest(400, "MalformedQueryString", "A chunk size is malformed.")
-            return None
-        try:
-            size = int(bytes(buffer[at:line_end]).split(b";")[0].strip(), 16)
-        except ValueError:
-            raise BadRequest(400, "MalformedQueryString", "A chunk size is malformed.") from None
-        total += size
-        if total > MAX_BODY:
-            raise BadRequest(413, "RequestEntityTooLarge", f"The body exceeds {MAX_BODY} bytes.")
-        data_at = line_end + 2
-        if size == 0:
-            trailer = buffer.find(b"\r\n", data_at)
-            return None if trailer < 0 else (b"".join(parts), trailer + 2)
-        if len(buffer) < data_at + size + 2:
-            return None
-        parts.append(bytes(buffer[data_at : data_at + size]))
-        at = data_at + size + 2
+_MAX_PENDING = 32  # requests read ahead of their answers before reading pauses
+
+Handler = Callable[[Request], Reply]
+ErrorReply = Callable[[int, str, str], Reply]  # (status, code, message) -> the reply
 
 
 def encode(reply: Reply, close: bool) -> bytes:
@@ -106,3 +84,244 @@ def encode(reply: Reply, close: bool) -> bytes:
     if close:
         head.append("Connection: close")
     return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
+
+
+class _Refused(Exception):  # noqa: N818  (a signal from a parser callback)
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.reply = (status, code, message)
+
+
+class Connection(asyncio.Protocol):
+    """One client connection (see the module's rules)."""
+
+    def __init__(
+        self,
+        handler: Handler,
+        error: ErrorReply,
+        limits: Limits,
+        connections: set[Connection],
+        executor: Executor | None = None,
+    ) -> None:
+        self._handler = handler
+        self._error = error
+        self._limits = limits
+        self._connections = connections
+        self._executor = executor  # None: the handler runs on the loop
+        self._loop = asyncio.get_running_loop()
+        self._parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._pending: deque[Request | Reply] = deque()  # read, not yet answered
+        self._writable = True
+        self._busy = False  # a handler is running in the executor
+        self._closing = False
+        self._timer: asyncio.TimerHandle | None = None
+        # The request being read:
+        self._in_request = False
+        self._size = 0
+        self._url = bytearray()
+        self._headers: dict[str, str] = {}
+        self._body: list[bytes] = []
+        self._close_after = False
+
+    # --- asyncio -------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if len(self._connections) >= self._limits.max_connections:
+            self._closing = True
+            message = f"The endpoint serves at most {self._limits.max_connections} connections."
+            self._send(self._error(503, "ServiceUnavailable", message), close=True)
+            return
+        self._connections.add(self)
+        self._arm(self._limits.idle_timeout, self._idle)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.discard(self)
+        self._closing = True
+        self._disarm()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return
+        try:
+            self._parser.feed_data(data)
+        except _Refused as refused:
+            self._fail(*refused.reply)
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "MalformedRequest", "Protocol upgrades are not served here.")
+        except httptools.HttpParserError as error:
+            cause = error.__context__  # what a callback raised, if one did
+            if isinstance(cause, _Refused):
+                self._fail(*cause.reply)
+            else:
+                self._fail(400, "MalformedRequest", f"The request is not HTTP/1.1: {error}.")
+
+    def eof_received(self) -> bool | None:
+        if self._in_request:
+            self._fail(400, "IncompleteBody", "The request ends early.")
+        return None
+
+    def pause_writing(self) -> None:
+        self._writable = False
+        if self.transport is not None:
+            self.transport.pause_reading()
+        self._arm(self._limits.idle_timeout, self._stalled)
+
+    def resume_writing(self) -> None:
+        self._writable = True
+        self._disarm()
+        self._dispatch()
+
+    # --- httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._in_request = True
+        self._size = 0
+        self._url = bytearray()
+        self._headers = {}
+        self._body = []
+        self._arm(self._limits.request_timeout, self._too_slow)
+
+    def on_url(self, url: bytes) -> None:
+        self._grow(len(url), head=True)
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._grow(len(name) + len(value) + 4, head=True)
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        seen = self._headers.get(key)
+        self._headers[key] = text if seen is None else f"{seen}, {text}"
+
+    def on_headers_complete(self) -> None:
+        headers = self._headers
+        coding = headers.get("transfer-encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            raise _Refused(
+                501, "NotImplemented", f"Transfer-Encoding {coding!r}: only chunked is read."
+            )
+        declared = headers.get("content-length")
+        if declared is not None and int(declared) > self._limits.max_request - self._size:
+            raise _Refused(413, "RequestEntityTooLarge", self._too_large())
+        tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
+        if self._parser.get_http_version() == "1.0":
+            self._close_after = "keep-alive" not in tokens or "close" in tokens
+        else:
+            self._close_after = "close" in tokens
+        if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self._grow(len(body) + 8, head=False)  # 8: a chunk's framing, at least
+        self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        self._in_request = False
+        self._disarm()
+        method = self._parser.get_method().decode("latin-1")
+        target = self._url.decode("latin-1")
+        request = Request(method, target, self._headers, b"".join(self._body))
+        self._pending.append(request)
+        if self._close_after:
+            self._closing = True  # nothing after this request is read
+        self._dispatch()
+
+    # --- answering -----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Answer what was read, in order, while the client takes answers."""
+        while self._pending and self._writable and not self._busy:
+            item = self._pending.popleft()
+            last = not self._pending and self._closing
+            if not isinstance(item, Request):  # an error reply: the connection ends here
+                self._send(item, close=True)
+                return
+            if self._executor is None:
+                self._send(self._answer(item), close=last)
+                continue
+            self._busy = True
+            done = self._loop.run_in_executor(self._executor, self._answer, item)
+            done.add_done_callback(functools.partial(self._answered, last=last))
+            return
+        transport = self.transport
+        if transport is None or self._closing:
+            return
+        if len(self._pending) >= _MAX_PENDING or not self._writable:
+            transport.pause_reading()  # the client sends faster than it takes answers
+        elif not self._pending:
+            transport.resume_reading()
+            if not self._in_request:
+                self._arm(self._limits.idle_timeout, self._idle)
+
+    def _answered(self, future: asyncio.Future[Reply], *, last: bool) -> None:
+        self._busy = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        self._send(future.result(), close=last)
+        self._dispatch()
+
+    def _answer(self, request: Request) -> Reply:
+        try:
+            return self._handler(request)
+        except Exception as error:  # noqa: BLE001  (no request stops the server)
+            return self._error(
+                500, "InternalFailure", f"sscstub failed to answer: {type(error).__name__}."
+            )
+
+    def _send(self, reply: Reply, close: bool) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(encode(reply, close))
+        if close:
+            self._closing = True
+            self._disarm()
+            transport.close()
+
+    def _fail(self, status: int, code: str, message: str) -> None:
+        """The rest of the connection cannot be read: answer what was read, then this."""
+        self._closing = True
+        self._in_request = False
+        self._pending.append(self._error(status, code, message))
+        self._dispatch()
+
+    # --- limits and timers ---------------------------------------------------------------------
+
+    def _grow(self, count: int, head: bool) -> None:
+        self._size += count
+        if head and self._size > self._limits.max_head:
+            raise _Refused(431, "RequestHeaderTooLarge", "The request head is too large.")
+        if self._size > self._limits.max_request:
+            raise _Refused(413, "RequestEntityTooLarge", self._too_large())
+
+    def _too_large(self) -> str:
+        return f"The request exceeds {self._limits.max_request} bytes."
+
+    def _arm(self, delay: float, then: Callable[[], Any]) -> None:
+        self._disarm()
+        self._timer = self._loop.call_later(delay, then)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _idle(self) -> None:
+        if self.transport is not None and not self._pending and not self._busy:
+            self._closing = True
+            self.transport.close()
+
+    def _too_slow(self) -> None:
+        if self._in_request:
+            limit = self._limits.request_timeout
+            self._fail(408, "RequestTimeout", f"The request did not arrive whole in {limit:g} s.")
+
+    def _stalled(self) -> None:
+        """The client has not read its answers for a while: drop it."""
+        if self.transport is not None and not self._writable:
+            self._closing = True
+            self.transport.abort()

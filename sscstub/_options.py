@@ -187,7 +187,14 @@ class Options:
                     'Pass the path of a SQLite file, e.g. state="ssc-state.db".',
                     "options",
                 )
-            object.__setattr__(self, "state", os.fspath(state))
+            path = os.fspath(state)
+            if path in ("", ":memory:") or path.startswith("file::memory:"):
+                raise SscStubError(
+                    f"state={path!r} keeps nothing: SQLite takes it as a database in memory.",
+                    'Pass the path of a file, e.g. state="ssc-state.db" (or no state at all).',
+                    "options",
+                )
+            object.__setattr__(self, "state", path)
 
     @classmethod
     def documented(cls) -> list[tuple[str, FieldDoc]]:

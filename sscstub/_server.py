@@ -1,32 +1,34 @@
 """A local IAM endpoint: the same engine, over HTTP, for every client that speaks IAM's query
 protocol (the AWS CLI, the JavaScript SDK, R's paws, code in a subprocess).
 
-`Front.answer` is the whole protocol as one function from a request to a response; `Server`
-runs it on an asyncio loop in a background thread, on loopback (HTTP itself is in `_http`).
-Every request gets an answer, an AWS-shaped XML error at worst, and no request can stop the
-server. Signatures are not checked: there is no authentication, so never bind it to anything
-but loopback.
+`Front` is the whole protocol as one function from a request to a response, with the rules that
+keep web pages out (`Front.refuse`); `Server` runs it on an asyncio loop in a background thread,
+on loopback, over `_http` (httptools). Every request gets an answer, an AWS-shaped XML error at
+worst, and no request can stop the server. Signatures are not checked: there is no
+authentication, so bind it to loopback only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import socket
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._answer import Answer
 from ._controls import Controls
+from ._durable import StateUnavailable
 from ._engine import Engine
 from ._errors import AwsError, SscStubError
-from ._http import BadRequest, Reply, parse
-from ._http import encode as encode_http
+from ._http import AVAILABLE, Connection, Limits, Reply, Request
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
 from ._options import Options
@@ -47,23 +49,75 @@ def _xml_error(status: int, code: str, message: str, request_id: str, now: int) 
     return encode(Answer(status, request_id, now, "", None, error, False), None)
 
 
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+
+
 class Front:
     """The HTTP front end of one server: request in, ``(status, headers, body)`` out."""
 
-    def __init__(self, server: Server) -> None:
+    def __init__(self, server: Server, hosts: frozenset[str]) -> None:
         self.server = server
         self.engine = server._engine
         self._model = iam(None)
         self._known = frozenset(default_service_model().operation_names)
+        self._hosts = hosts  # the Host names (any port) requests may carry
+        self._origins = frozenset(f"http://{host}:{server.port}" for host in hosts)
 
     @staticmethod
     def request_id() -> str:
         """A request id for an answer the engine did not make (an HTTP-level error)."""
         return str(uuid.uuid4())
 
-    def answer(self, method: str, target: str, body: bytes, now: int) -> Reply:
+    def error(self, status: int, code: str, message: str) -> Reply:
+        """IAM's XML error for what the engine never saw (HTTP-level problems)."""
+        return _xml_error(status, code, message, self.request_id(), int(time.time()))
+
+    def refuse(self, request: Request) -> str | None:
+        """Why a request that a web page may have sent is refused (None: it is not). Clients
+        and SDKs send neither Origin nor Sec-Fetch-Site, and a Host of the address they were
+        given; a DNS-rebinding page sends its own name as Host, and a cross-site page an
+        Origin or ``Sec-Fetch-Site: cross-site``."""
+        headers = request.headers
+        host = headers.get("host")
+        if host is not None:
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name.lower() not in self._hosts:
+                return (
+                    f"Host {host!r} is not this endpoint's address. A web page may not reach it"
+                    " (DNS rebinding); to allow a name, start it with --allow-host NAME"
+                    " (allow_hosts=[...] in Python)."
+                )
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() not in self._origins:
+            return (
+                f"Origin {origin!r}: requests from web pages are refused. Clients and SDKs send"
+                " no Origin; to allow a page's name, start it with --allow-host NAME."
+            )
+        if headers.get("sec-fetch-site", "").lower() == "cross-site":
+            return "A cross-site request from a web page is refused (Sec-Fetch-Site)."
+        return None
+
+    def answer(self, request: Request) -> Reply:
+        method, target, body = request.method, request.target, request.body
+        now = int(time.time())
         path, _, query = target.partition("?")
-        if path.startswith(API_PREFIX):
+        test_api = path.startswith(API_PREFIX)
+        refused = self.refuse(request)
+        if refused is not None:
+            if test_api:
+                return _json(403, {"error": refused})
+            return _xml_error(403, "AccessDenied", refused, self.request_id(), now)
+        if test_api:
+            if method in ("POST", "DELETE") and not request.headers.get(
+                "content-type", ""
+            ).lower().startswith("application/json"):
+                return _json(
+                    415,
+                    {
+                        "error": f"{method} {path} needs Content-Type: application/json (no"
+                        " web form can send it without the browser asking first).",
+                    },
+                )
             return self._test_api(method, path[len(API_PREFIX) :], body)
         if method not in ("GET", "POST"):
             return _xml_error(
@@ -133,8 +187,9 @@ class Front:
             data = json.loads(body or b"{}")
             if not isinstance(data, dict):
                 raise ValueError("the body must be a JSON object")
-        except ValueError as error:
-            return _json(400, {"error": f"The body is not a JSON object: {error}."})
+        except (ValueError, RecursionError) as error:
+            reason = "it nests too deeply" if isinstance(error, RecursionError) else error
+            return _json(400, {"error": f"The body is not a JSON object: {reason}."})
         stub = self.server
         try:
             if (method, route) == ("GET", "health"):
@@ -151,7 +206,7 @@ class Front:
                     }
                     for c in stub.calls
                 ]
-                return _json(200, {"calls": calls})
+                return _json(200, {"calls": calls, "dropped": self.engine.dropped_calls})
             if (method, route) == ("GET", "users"):
                 return _json(200, {"users": sorted(stub.users)})
             if (method, route) == ("POST", "users"):
@@ -181,6 +236,8 @@ class Front:
             if (method, route) == ("POST", "reset"):
                 stub.reset()
                 return _json(200, {"ok": True})
+        except StateUnavailable as error:
+            return _json(503, {"error": str(error)})
         except SscStubError as error:
             return _json(400, {"error": error.what, "todo": error.todo})
         except AwsError as error:
@@ -224,89 +281,65 @@ def _json(status: int, payload: Mapping[str, Any]) -> Reply:
 # --- the HTTP server ---------------------------------------------------------------------------
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive connection: requests parsed from what arrives, each answer written in
-    one piece (with TCP_NODELAY: no Nagle stall between small writes)."""
+def is_loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the endpoint on this machine."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
-    def __init__(self, server: Server) -> None:
-        self.server = server
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.server._connections.add(self)
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+def _default_max_connections() -> int:
+    """Well below the open-file limit, so accepting never fails for lack of descriptors."""
+    try:
+        import resource
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        transport = self.transport
-        front = self.server._front
-        while transport is not None and not transport.is_closing():
-            now = int(time.time())
-            try:
-                request = parse(self.buffer)
-            except BadRequest as bad:
-                self._reply(_xml_error(*bad.reply, front.request_id(), now), close=True)
-                return
-            if request is None:
-                return
-            method, target, headers, body, used = request
-            del self.buffer[:used]
-            try:
-                reply = front.answer(method, target, body, now)
-            except Exception as error:  # noqa: BLE001  (no request stops the server)
-                reply = _xml_error(
-                    500,
-                    "InternalFailure",
-                    f"sscstub failed to answer: {type(error).__name__}.",
-                    front.request_id(),
-                    now,
-                )
-            self._reply(reply, close=headers.get("connection", "").lower() == "close")
-
-    def _reply(self, reply: Reply, close: bool) -> None:
-        assert self.transport is not None
-        self.transport.write(encode_http(reply, close))
-        if self.server.verbose:
-            sys.stderr.write(f"sscstub: {reply[0]} {len(reply[2])} bytes\n")
-        if close:
-            self.transport.close()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.server._connections.discard(self)
-
-    def eof_received(self) -> bool | None:
-        if self.buffer.strip():  # a request cut short
-            now = int(time.time())
-            error = _xml_error(
-                400,
-                "IncompleteBody",
-                "The request ends early.",
-                self.server._front.request_id(),
-                now,
-            )
-            self._reply(error, close=True)
-        return None
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 512
+    if soft == resource.RLIM_INFINITY:
+        return 1000
+    return max(8, min(1000, soft // 2))
 
 
 class Server(Controls):
     """A running endpoint: ``.url``, and the same test API as `SSCStub`.
 
-    Use ``with sscstub.serve(users=["jane"]) as server:``; it starts on a free loopback port
-    in a background thread (an asyncio loop: one thread serves every connection, keep-alive,
-    each answer written in one piece with TCP_NODELAY) and stops on exit.
+    ``sscstub.serve(users=["jane"])`` starts one on a free loopback port in a background thread
+    (an asyncio loop: one thread serves every connection, keep-alive, each answer written in
+    one piece with TCP_NODELAY); ``with`` stops it at the end.
     """
 
     def __init__(
-        self, options: Options, host: str = "127.0.0.1", port: int = 0, verbose: bool = False
+        self,
+        options: Options,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        verbose: bool = False,
+        allow_hosts: Iterable[str] = (),
+        max_calls: int = 10_000,
+        idle_timeout: float = 5.0,
+        max_connections: int | None = None,
     ) -> None:
+        if not AVAILABLE:
+            raise SscStubError(
+                "The endpoint needs httptools, which is not installed.",
+                "Install sscstub with its server extra: pip install 'sscstub[server]'.",
+                "the-local-endpoint",
+            )
+        if not host:
+            raise SscStubError(
+                "host='' would bind every interface.",
+                "Pass an address: 127.0.0.1 (the default) keeps the endpoint on this machine.",
+                "the-local-endpoint",
+            )
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise SscStubError(
+                f"port={port!r} is not a TCP port.", "Pass 0 to 65535 (0: a free one).", ""
+            )
         self.options: Options = options
-        self._engine = Engine(options)
+        self._engine = Engine(options, max_calls=max_calls)
         self._pending = []
-        self._front = Front(self)
         self.verbose: bool = verbose
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
@@ -316,31 +349,52 @@ class Server(Controls):
         address = self._socket.getsockname()
         self.host: str = str(address[0])
         self.port: int = int(address[1])
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        self.url: str = f"http://{shown}:{self.port}"
+        shown = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(self.host, self.host)  # noqa: S104
+        shown = f"[{shown}]" if ":" in shown else shown
+        self.url: str = f"http://{shown}:{self.port}"  # an address clients here can use
+        hosts = {*LOOPBACK_NAMES, shown.lower(), *(h.lower() for h in allow_hosts)}
+        self._front = Front(self, frozenset(hosts))
+        self._limits = Limits(
+            idle_timeout=idle_timeout,
+            request_timeout=idle_timeout,
+            max_connections=max_connections or _default_max_connections(),
+        )
+        # With durable state a call may wait on the file's lock: answered in worker threads,
+        # so the loop (and every other connection) is never held up.
+        self._workers = ThreadPoolExecutor(8, "sscstub") if options.state is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
-        self._connections: set[_Connection] = set()  # open keep-alive connections, closed at stop
+        self._connections: set[Connection] = set()  # open connections, closed at stop
 
     @property
     def account_id(self) -> str:
         return self._engine.account_id
 
+    def _answer(self, request: Request) -> Reply:
+        reply = self._front.answer(request)
+        if self.verbose:
+            sys.stderr.write(f"sscstub: {request.method} {request.target} {reply[0]}\n")
+        return reply
+
     def _run(self) -> None:
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)  # this thread's loop
-        server = loop.run_until_complete(
-            loop.create_server(lambda: _Connection(self), sock=self._socket)
-        )
+
+        def connection() -> Connection:
+            return Connection(
+                self._answer, self._front.error, self._limits, self._connections, self._workers
+            )
+
+        server = loop.run_until_complete(loop.create_server(connection, sock=self._socket))
         self._ready.set()
         try:
             loop.run_forever()
         finally:
             server.close()
-            for connection in list(self._connections):
-                if connection.transport is not None:
-                    connection.transport.close()
+            for open_connection in list(self._connections):
+                if open_connection.transport is not None:
+                    open_connection.transport.close()
             # Let the transports finish closing (their callbacks run on the loop) before it goes.
             loop.run_until_complete(server.wait_closed())
             loop.run_until_complete(asyncio.sleep(0))
@@ -350,7 +404,10 @@ class Server(Controls):
         return f"<sscstub.Server {self.url}>"
 
     def start(self) -> Server:
-        """Serve in a background thread (with durable state, on an open state file)."""
+        """Serve in a background thread (with durable state, on an open state file); it answers
+        once this returns. Starting a started server does nothing."""
+        if self._thread is not None:
+            return self
         self._engine.open()
         self._thread = threading.Thread(target=self._run, name=f"sscstub {self.url}", daemon=True)
         self._thread.start()
@@ -358,19 +415,44 @@ class Server(Controls):
         return self
 
     def stop(self) -> None:
-        """Stop serving, close every connection and the state file."""
+        """Stop serving; close every connection and the state file (its test API then raises
+        `SscStubError`; an in-memory server's stays readable)."""
         if self._loop is not None and self._thread is not None:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
             self._thread = None
         self._socket.close()
-        self._engine.close()
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+        self._engine.close(final=True)
 
 
 def serve(
-    *, host: str = "127.0.0.1", port: int = 0, verbose: bool = False, **options: Unpack[StubOptions]
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    verbose: bool = False,
+    allow_hosts: Iterable[str] = (),
+    max_calls: int = 10_000,
+    idle_timeout: float = 5.0,
+    **options: Unpack[StubOptions],
 ) -> Server:
-    """A local IAM endpoint for the same options as `mock_ssc`: ``with sscstub.serve(users=
-    ["jane"]) as server:`` starts it on a free loopback port in a background thread, and
-    ``server.url`` is what clients take as their IAM endpoint."""
-    return Server(Options.from_keywords(**options), host=host, port=port, verbose=verbose)
+    """A local IAM endpoint for the same options as `mock_ssc`, started: ``with sscstub.serve(
+    users=["jane"]) as server:`` serves on a free loopback port in a background thread until the
+    ``with`` ends, and ``server.url`` is what clients take as their IAM endpoint.
+
+    :param allow_hosts: names besides this machine's loopback ones that requests may carry as
+        ``Host`` or in ``Origin`` (a docker-compose service name, say).
+    :param max_calls: the calls log keeps the most recent ones (long parameter values cut).
+    :param idle_timeout: seconds an idle connection, or an unfinished request, is kept.
+    """
+    server = Server(
+        Options.from_keywords(**options),
+        host=host,
+        port=port,
+        verbose=verbose,
+        allow_hosts=allow_hosts,
+        max_calls=max_calls,
+        idle_timeout=idle_timeout,
+    )
+    return server.start()

@@ -41,8 +41,12 @@ def awscli_initialize(cli: Any) -> None:
     """Called by the AWS CLI with its session's event emitter: serve IAM from a stub attached
     to it (clients the CLI makes copy the session's handlers), for this invocation."""
     from . import _hooks
+    from ._errors import SscStubError
 
-    stub = SSCStub(**options_from_environment())
+    try:
+        stub = SSCStub(**options_from_environment())
+    except SscStubError as error:  # one line, not a traceback, before the CLI does anything
+        raise SystemExit(f"sscstub (AWS CLI plugin): {error}") from None
     stub.attach(cli)
     # The CLI's clients all copy this session's emitter, attached above: no need to look for
     # other emitters (a pass over every object of the CLI's process).

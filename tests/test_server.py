@@ -136,7 +136,7 @@ def test_unsigned_get_and_post_forms_are_served(server: sscstub.Server) -> None:
             b"MalformedQueryString",
         ),
         ("POST", b"", {"Content-Length": str(1024 * 1024 + 1)}, 413, b"RequestEntityTooLarge"),
-        ("POST", b"", {"Content-Length": "abc"}, 400, b"MalformedQueryString"),
+        ("POST", b"", {"Content-Length": "abc"}, 400, b"MalformedRequest"),
         ("PUT", b"", {}, 405, b"MethodNotAllowed"),
         (
             "POST",
@@ -165,7 +165,8 @@ def test_bad_requests_get_xml_errors_and_change_nothing(
 def test_the_json_test_api(server: sscstub.Server) -> None:
     def api(method: str, route: str, payload: Any = None) -> tuple[int, Any]:
         body = b"" if payload is None else json.dumps(payload).encode()
-        status, _, data = raw(server.url, method, f"/_sscstub/{route}", body)
+        headers = {"Content-Type": "application/json"}
+        status, _, data = raw(server.url, method, f"/_sscstub/{route}", body, **headers)
         return status, json.loads(data)
 
     assert api("POST", "users", {"name": "bob"}) == (200, {"users": ["bob", "jane"]})
@@ -198,7 +199,8 @@ def test_the_json_test_api(server: sscstub.Server) -> None:
     status, error = api("POST", "errors", {"operation": "nope", "code": "Throttling"})
     assert status == 400 and error["todo"]
     assert api("GET", "nothing")[0] == 404
-    assert raw(server.url, "POST", "/_sscstub/users", b"[1, 2")[0] == 400
+    json_type = {"Content-Type": "application/json"}
+    assert raw(server.url, "POST", "/_sscstub/users", b"[1, 2", **json_type)[0] == 400
     assert api("POST", "reset") == (200, {"ok": True}) and server.credentials == ()
 
 
