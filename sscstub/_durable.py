@@ -148,7 +148,10 @@ class Durable:
         self._seen: int | None = None  # data_version of the store in memory; None: reload
 
     def _open(self, path: str, account_id: str) -> None:
+        """Give a new file the schema (an existing one was checked, read-only, before)."""
         db = self._db
+        if db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            return  # no write lock taken: another connection may hold it (a parent at fork)
         db.execute("BEGIN IMMEDIATE")
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]

@@ -71,6 +71,7 @@ class Limits(NamedTuple):
     max_connections: int = 512
 
 
+_LINGER = 1.0  # seconds a closing connection still reads (and drops) what arrives
 _MAX_PENDING = 32  # requests read ahead of their answers before reading pauses
 
 Handler = Callable[[Request], Reply]
@@ -280,7 +281,15 @@ class Connection(asyncio.Protocol):
         if close:
             self._closing = True
             self._disarm()
-            transport.close()
+            if transport.can_write_eof():
+                # A lingering close: send FIN, then read and drop what the client still sends
+                # for a moment. Closing at once with unread bytes would send a RST, which can
+                # destroy the answer before the client reads it.
+                transport.write_eof()
+                transport.resume_reading()
+                self._arm(_LINGER, transport.close)
+            else:
+                transport.close()
 
     def _fail(self, status: int, code: str, message: str) -> None:
         """The rest of the connection cannot be read: answer what was read, then this."""

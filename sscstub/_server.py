@@ -61,7 +61,13 @@ class Front:
         self._model = iam(None)
         self._known = frozenset(default_service_model().operation_names)
         self._hosts = hosts  # the Host names (any port) requests may carry
-        self._origins = frozenset(f"http://{host}:{server.port}" for host in hosts)
+        self._origins = frozenset(
+            f"{scheme}://{host}{port}"
+            for host in hosts
+            for scheme in ("http", "https")
+            for port in (f":{server.port}", "")
+            if host not in LOOPBACK_NAMES or port  # a loopback page on another port is another app
+        )
 
     @staticmethod
     def request_id() -> str:
@@ -88,13 +94,18 @@ class Front:
                     " (allow_hosts=[...] in Python)."
                 )
         origin = headers.get("origin")
-        if origin is not None and origin.lower() not in self._origins:
+        if origin is not None:
+            if origin.lower() in self._origins:
+                return None  # a page this endpoint was told to trust
             return (
                 f"Origin {origin!r}: requests from web pages are refused. Clients and SDKs send"
                 " no Origin; to allow a page's name, start it with --allow-host NAME."
             )
         if headers.get("sec-fetch-site", "").lower() == "cross-site":
-            return "A cross-site request from a web page is refused (Sec-Fetch-Site)."
+            return (
+                "A cross-site request from a web page is refused (Sec-Fetch-Site). Clients and"
+                " SDKs send none; to allow a page's name, start it with --allow-host NAME."
+            )
         return None
 
     def answer(self, request: Request) -> Reply:

@@ -290,7 +290,18 @@ def test_curl_and_the_test_api(server: sscstub.Server, tmp_path: Path) -> None:
     need("curl")
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path)}
     done = run(
-        ["curl", "-sf", "-X", "POST", "-H", "Content-Type: application/json", "-d", '{"name": "bob"}', f"{server.url}/_sscstub/users"], env
+        [
+            "curl",
+            "-sf",
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            '{"name": "bob"}',
+            f"{server.url}/_sscstub/users",
+        ],
+        env,
     )
     assert json.loads(done.stdout) == {"users": ["bob", "jane"]}
     form = "Action=CreateServiceSpecificCredential&Version=2010-05-08&UserName=bob&ServiceName=codecommit.amazonaws.com"

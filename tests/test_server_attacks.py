@@ -1,0 +1,241 @@
+"""Hostile bytes against a real `sscstub serve` process: each attack gets the answer it must get,
+within a deadline, and a normal boto3 client on another connection is served meanwhile."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from test_server import client_for
+
+IDLE = 1.0  # the server's --idle-timeout in these tests
+
+
+class Endpoint:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+        parts = urlsplit(url)
+        self.address = (parts.hostname or "127.0.0.1", parts.port or 0)
+        self.iam = client_for(url, retries={"total_max_attempts": 1}, read_timeout=5)
+
+    def rss_kb(self) -> int:
+        with open(f"/proc/{self.process.pid}/status") as status:
+            line = next(x for x in status if x.startswith("VmRSS:"))
+        return int(line.split()[1])
+
+    def served_within(self, seconds: float) -> float:
+        """A normal client's call on its own connection: how long it took (fails past)."""
+        started = time.monotonic()
+        self.iam.list_service_specific_credentials(UserName="jane")
+        took = time.monotonic() - started
+        assert took < seconds, f"a normal client waited {took:.1f} s"
+        return took
+
+    def connect(self) -> socket.socket:
+        return socket.create_connection(self.address, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[Endpoint]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sscstub", "serve", "--port", "0", "--users", "jane",
+         "--idle-timeout", str(IDLE)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert process.stdout is not None
+    url = ""
+    for line in process.stdout:
+        if line.startswith("export AWS_ENDPOINT_URL_IAM="):
+            url = line.strip().split("=", 1)[1]
+        if "ready" in line:
+            break
+    try:
+        yield Endpoint(process, url)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=10)
+
+
+def exchange(endpoint: Endpoint, data: bytes, deadline: float = 5.0) -> bytes:
+    """Send ``data``; everything the server sends back until it closes (within ``deadline``)."""
+    with endpoint.connect() as raw:
+        raw.sendall(data)
+        raw.settimeout(deadline)
+        answer = b""
+        started = time.monotonic()
+        while time.monotonic() - started < deadline:
+            chunk = raw.recv(65536)
+            if not chunk:
+                return answer
+            answer += chunk
+    pytest.fail(f"the server kept the connection open past {deadline} s: {answer[:200]!r}")
+
+
+HOST = b"Host: 127.0.0.1\r\n"
+
+
+@pytest.mark.parametrize(
+    ("attack", "data", "status", "code"),
+    [
+        ("negative chunk size", b"POST / HTTP/1.1\r\n" + HOST
+         + b"Transfer-Encoding: chunked\r\n\r\n-6\r\nabcdef\r\n0\r\n\r\n", 400, b"MalformedRequest"),
+        ("TLS ClientHello", bytes.fromhex("16030100c4010000c00303") + bytes(range(32)), 400,
+         b"MalformedRequest"),
+        ("LF-only lines", b"POST / HTTP/1.1\n" + b"Host: 127.0.0.1\nContent-Length: 0\n\n", 400,
+         b"MalformedRequest"),
+        ("two Content-Lengths", b"POST / HTTP/1.1\r\n" + HOST
+         + b"Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", 400, b"MalformedRequest"),
+        ("Content-Length with chunked", b"POST / HTTP/1.1\r\n" + HOST
+         + b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+         b"MalformedRequest"),
+        ("gzip, chunked", b"POST / HTTP/1.1\r\n" + HOST
+         + b"Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", 501,
+         b"NotImplemented"),
+        ("an oversized head", b"GET / HTTP/1.1\r\n" + HOST + b"X-Pad: " + b"a" * 70_000
+         + b"\r\n\r\n", 431, b"RequestHeaderTooLarge"),
+        ("an oversized body", b"POST / HTTP/1.1\r\n" + HOST + b"Content-Length: 9999999\r\n\r\n",
+         413, b"RequestEntityTooLarge"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)  # fmt: skip
+def test_malformed_requests_get_an_xml_error_and_are_closed(
+    endpoint: Endpoint, attack: str, data: bytes, status: int, code: bytes
+) -> None:
+    answer = exchange(endpoint, data)
+    assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:100]
+    assert b"<ErrorResponse" in answer and code in answer and b"Connection: close" in answer
+    endpoint.served_within(2)
+
+
+def test_http_1_0_and_connection_close_are_honoured(endpoint: Endpoint) -> None:
+    query = b"/?Action=ListServiceSpecificCredentials&UserName=jane"
+    for head in (b"GET %s HTTP/1.0\r\n" % query, b"GET %s HTTP/1.1\r\n" % query):
+        closing = b"" if head.endswith(b"1.0\r\n") else b"Connection: keep-alive, close\r\n"
+        answer = exchange(endpoint, head + HOST + closing + b"\r\n", deadline=2)
+        assert answer.startswith(b"HTTP/1.1 200 ") and answer.count(b"HTTP/1.1") == 1
+
+
+def test_expect_100_continue_is_answered_before_the_body(endpoint: Endpoint) -> None:
+    body = b"Action=ListServiceSpecificCredentials&UserName=jane"
+    with endpoint.connect() as raw:
+        raw.sendall(b"POST / HTTP/1.1\r\n" + HOST + b"Expect: 100-continue\r\n"
+                    b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))  # fmt: skip
+        assert raw.recv(100).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        raw.sendall(body)
+        assert b"HTTP/1.1 200 OK" in raw.recv(65536)
+
+
+def test_a_request_trickled_in_too_slowly_gets_408(endpoint: Endpoint) -> None:
+    with endpoint.connect() as raw:
+        started = time.monotonic()
+        raw.sendall(b"POST / HTTP/1.1\r\n")
+        answer = b""
+        for _ in range(40):  # a byte every 0.1 s keeps the connection busy, never finishing
+            raw.sendall(b"X")
+            time.sleep(0.1)
+            raw.settimeout(0.01)
+            try:
+                answer += raw.recv(65536)
+            except TimeoutError:
+                continue
+            if answer:
+                break
+        assert answer.startswith(b"HTTP/1.1 408 ") and b"RequestTimeout" in answer
+        assert time.monotonic() - started < IDLE + 1.5
+
+
+def test_idle_connections_are_closed_and_do_not_lock_others_out(endpoint: Endpoint) -> None:
+    idle = [endpoint.connect() for _ in range(200)]
+    try:
+        endpoint.served_within(2)
+        time.sleep(IDLE + 0.5)
+        for sock in idle:
+            sock.settimeout(2)
+            assert sock.recv(10) == b"", "an idle connection was kept"
+    finally:
+        for sock in idle:
+            sock.close()
+
+
+def test_a_client_that_never_reads_its_answers_is_not_buffered_for(endpoint: Endpoint) -> None:
+    for _ in range(30):  # something to read back: each answer is a few KB of JSON
+        endpoint.iam.list_service_specific_credentials(UserName="jane")
+    before = endpoint.rss_kb()
+    request = b"GET /_sscstub/calls HTTP/1.1\r\n" + HOST + b"\r\n"
+    sock = endpoint.connect()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sent = 0
+    sock.settimeout(0.2)
+    try:
+        for _ in range(2000):
+            try:
+                sent += sock.send(request * 100)
+            except (TimeoutError, BlockingIOError, OSError):
+                break  # the server stopped reading us
+        endpoint.served_within(2)
+        grown = endpoint.rss_kb() - before
+        assert grown < 64 * 1024, f"the server grew {grown} KB for {sent} bytes it did not answer"
+        time.sleep(IDLE + 1)  # no progress: it lets the connection go
+        sock.settimeout(2)
+        with pytest.raises((ConnectionResetError, OSError)):
+            while sock.recv(1 << 20):
+                pass
+            raise OSError("closed")
+    finally:
+        sock.close()
+
+
+def test_a_million_one_byte_chunks_cost_linear_time_and_stop_at_the_cap(
+    endpoint: Endpoint,
+) -> None:
+    head = b"POST / HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\n\r\n"
+    chunks = b"1\r\na\r\n" * 200_000
+    latencies: list[float] = []
+    stop = threading.Event()
+
+    def meanwhile() -> None:
+        while not stop.is_set():
+            latencies.append(endpoint.served_within(5))
+
+    other = threading.Thread(target=meanwhile)
+    other.start()
+    started = time.monotonic()
+    try:
+        answer = exchange(endpoint, head + chunks, deadline=10)
+    finally:
+        stop.set()
+        other.join()
+    assert answer.startswith(b"HTTP/1.1 413 ") and time.monotonic() - started < 10
+    assert latencies and max(latencies) < 2
+
+
+def test_sigterm_stops_it_after_all_of_that(endpoint: Endpoint) -> None:
+    endpoint.served_within(2)
+    assert endpoint.process.poll() is None
+
+
+def test_connections_past_the_cap_get_503_and_the_server_goes_on() -> None:
+    from sscstub._options import Options
+    from sscstub._server import Server
+
+    with Server(Options(users=("jane",)), max_connections=4, idle_timeout=IDLE) as server:
+        address = (server.host, server.port)
+        held = [socket.create_connection(address) for _ in range(4)]
+        try:
+            time.sleep(0.1)
+            with socket.create_connection(address, timeout=5) as extra:
+                answer = extra.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 503 ") and b"ServiceUnavailable" in answer
+        finally:
+            for sock in held:
+                sock.close()
+        time.sleep(0.1)
+        assert client_for(server.url).list_service_specific_credentials(UserName="jane")
