@@ -3,6 +3,7 @@ processes without exceeding IAM's limit."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
@@ -131,11 +132,12 @@ def test_an_unknown_schema_version_is_refused_and_the_file_left_alone(tmp_path: 
     state = tmp_path / "state.db"
     with sscstub.mock_ssc(users=["jane"], state=state) as stub:
         stub.add_user("bob")
-    with sqlite3.connect(state) as db:
+    with contextlib.closing(sqlite3.connect(state)) as db:  # (its own `with` does not close)
         db.execute("PRAGMA user_version = 99")
+        db.commit()
     with pytest.raises(SscStubError, match="schema version 99"):
         sscstub.mock_ssc(state=state)
-    with sqlite3.connect(state) as db:
+    with contextlib.closing(sqlite3.connect(state)) as db:
         assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 2
     sscstub.mock_ssc(state=tmp_path / "other.db", account_id="111122223333").add_user("x")
     with pytest.raises(SscStubError, match="holds account 111122223333"):

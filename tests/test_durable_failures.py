@@ -4,6 +4,7 @@ real os.fork, a real file-size limit)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -64,7 +65,7 @@ def test_a_state_file_locked_by_another_process_gets_503_and_health_is_answered(
             assert error["Code"] == "ServiceUnavailable" and "lock" in error["Message"]
             assert 0.5 < waited < 4 and health and health[0] < 0.5
         finally:
-            holder.wait(10)
+            holder.communicate(timeout=10)
         assert [c.error_code for c in server.calls] == [None, "ServiceUnavailable"]
         assert len(server.credentials) == 1  # the refused call changed nothing
         create_credential(iam)  # and with the lock gone, calls go through again
@@ -128,7 +129,8 @@ def test_a_file_that_is_not_sscstubs_is_refused_untouched(tmp_path: Path) -> Non
     )  # fmt: skip
     assert done.returncode == 2 and "Nothing was changed" in done.stderr
     assert other.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["other-app.db"]
-    assert sqlite3.connect(other).execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    with contextlib.closing(sqlite3.connect(other)) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
 
 
 @pytest.mark.parametrize("path", ["", ":memory:", "file::memory:?cache=shared"])
