@@ -110,6 +110,10 @@ class StateUnavailable(AwsError):
         )
 
 
+class StateBusy(StateUnavailable):
+    """Another connection holds the write lock, and the caller asked not to wait."""
+
+
 LOCK_WAIT = 1.0  # seconds a call waits for another process's write lock on the file
 
 
@@ -174,16 +178,26 @@ class Durable:
 
     @contextmanager
     def transaction(
-        self, store: Store, configured: Iterable[str], write: bool = True
+        self, store: Store, configured: Iterable[str], write: bool = True, wait: bool = True
     ) -> Iterator[Store]:
         """One transaction on the file (``BEGIN IMMEDIATE`` when writing). It yields the store
         as the file holds it: ``store`` itself, unless another connection has committed since it
         was read (``configured`` users are added to the file then). On a clean exit, what the
         yielded store's journal noted is written and committed; on an exception, everything is
-        rolled back and the store is read afresh by the next transaction."""
+        rolled back and the store is read afresh by the next transaction. Without ``wait``, a
+        lock held elsewhere raises `StateBusy` at once (nothing was done) instead of waiting."""
         db = self._db
         try:
-            db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            if wait:
+                db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            else:
+                db.execute("PRAGMA busy_timeout = 0")
+                try:
+                    db.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                except sqlite3.OperationalError as error:
+                    raise StateBusy(self.path, error) from None
+                finally:
+                    db.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT * 1000)}")
             fresh = self._fresh(configured)
             current = store if fresh is None else fresh
             yield current
@@ -193,7 +207,8 @@ class Durable:
         except BaseException as error:
             if db.in_transaction:
                 db.execute("ROLLBACK")
-            self._seen = None
+            if not isinstance(error, StateBusy):
+                self._seen = None
             if isinstance(error, sqlite3.OperationalError):  # locked, full, read-only
                 raise StateUnavailable(self.path, error) from None
             raise

@@ -25,7 +25,14 @@ from typing import Any
 
 from . import _moto, _secrets
 from ._answer import Answer
-from ._durable import Durable, Snapshot, StateUnavailable, snapshot_of, store_from
+from ._durable import (
+    Durable,
+    Snapshot,
+    StateBusy,
+    StateUnavailable,
+    snapshot_of,
+    store_from,
+)
 from ._errors import AwsError, SscStubError, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
@@ -215,12 +222,18 @@ class Engine:
     # --- the hot path ---------------------------------------------------------------------------
 
     def handle(
-        self, operation: str, query: Mapping[str, Any], iam_model: IamModel, stamp: Stamp
+        self,
+        operation: str,
+        query: Mapping[str, Any],
+        iam_model: IamModel,
+        stamp: Stamp,
+        wait: bool = True,
     ) -> Answer | None:
         """Answer one request (its query-protocol parameters) as IAM would, checked against
         ``iam_model`` (the caller's), with timestamps made by ``stamp``; None leaves it to
         whatever serves it without sscstub (moto, botocore). Raises `OddValues` for values a
-        raw client sent that are not strings."""
+        raw client sent that are not strings; without ``wait``, `StateBusy` (having done
+        nothing) when another process holds the state file's lock."""
         generation = self.generation
         spec = iam_model.operations.get(operation)
         if spec is None:
@@ -247,8 +260,10 @@ class Engine:
                 return self._decide(spec, iam_model, params, problems, now, stamp)
             answer = None
             try:
-                with self._transaction():  # committed before the answer is returned
+                with self._transaction(wait=wait):  # committed before the answer is returned
                     answer = self._decide(spec, iam_model, params, problems, now, stamp)
+            except StateBusy:
+                raise  # the caller will ask again, willing to wait
             except StateUnavailable as unavailable:  # locked or full: nothing changed
                 if answer is not None:
                     self._calls.pop()  # what it would have answered did not happen
@@ -381,7 +396,7 @@ class Engine:
             durable.close()
 
     @contextmanager
-    def _transaction(self, write: bool = True) -> Iterator[Store]:
+    def _transaction(self, write: bool = True, wait: bool = True) -> Iterator[Store]:
         """The store to read (and change), under the lock the caller holds. With durable state
         it is the file's, inside one transaction that commits what changed on a clean exit and
         undoes it on an exception."""
@@ -389,7 +404,7 @@ class Engine:
             if durable is None:
                 yield self._state.store
                 return
-            with durable.transaction(self._state.store, self._users, write) as store:
+            with durable.transaction(self._state.store, self._users, write, wait) as store:
                 self._state.store = store
                 yield store
 

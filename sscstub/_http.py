@@ -75,6 +75,8 @@ _LINGER = 1.0  # seconds a closing connection still reads (and drops) what arriv
 _MAX_PENDING = 32  # requests read ahead of their answers before reading pauses
 
 Handler = Callable[[Request], Reply]
+# Answers on the event loop, or None: "this one may block; answer it in a worker thread".
+FastHandler = Callable[[Request], "Reply | None"]
 ErrorReply = Callable[[int, str, str], Reply]  # (status, code, message) -> the reply
 
 
@@ -98,17 +100,17 @@ class Connection(asyncio.Protocol):
 
     def __init__(
         self,
-        handler: Handler,
+        handler: FastHandler,
         error: ErrorReply,
         limits: Limits,
         connections: set[Connection],
-        executor: Executor | None = None,
+        slow: tuple[Handler, Executor] | None = None,
     ) -> None:
         self._handler = handler
         self._error = error
         self._limits = limits
         self._connections = connections
-        self._executor = executor  # None: the handler runs on the loop
+        self._slow = slow  # what answers, in a worker thread, what the handler passes on
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -241,11 +243,13 @@ class Connection(asyncio.Protocol):
             if not isinstance(item, Request):  # an error reply: the connection ends here
                 self._send(item, close=True)
                 return
-            if self._executor is None:
-                self._send(self._answer(item), close=last)
+            reply = self._answer(self._handler, item)
+            if reply is not None or self._slow is None:
+                self._send(reply or self._error(500, "InternalFailure", "No answer."), last)
                 continue
             self._busy = True
-            done = self._loop.run_in_executor(self._executor, self._answer, item)
+            handler, executor = self._slow
+            done = self._loop.run_in_executor(executor, self._answer, handler, item)
             done.add_done_callback(functools.partial(self._answered, last=last))
             return
         transport = self.transport
@@ -258,16 +262,16 @@ class Connection(asyncio.Protocol):
             if not self._in_request:
                 self._arm(self._limits.idle_timeout, self._idle)
 
-    def _answered(self, future: asyncio.Future[Reply], *, last: bool) -> None:
+    def _answered(self, future: asyncio.Future[Reply | None], *, last: bool) -> None:
         self._busy = False
         if self.transport is None or self.transport.is_closing():
             return
-        self._send(future.result(), close=last)
+        self._send(future.result() or self._error(500, "InternalFailure", "No answer."), last)
         self._dispatch()
 
-    def _answer(self, request: Request) -> Reply:
+    def _answer(self, handler: FastHandler, request: Request) -> Reply | None:
         try:
-            return self._handler(request)
+            return handler(request)
         except Exception as error:  # noqa: BLE001  (no request stops the server)
             return self._error(
                 500, "InternalFailure", f"sscstub failed to answer: {type(error).__name__}."

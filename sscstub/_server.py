@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._answer import Answer
 from ._controls import Controls
-from ._durable import StateUnavailable
+from ._durable import StateBusy, StateUnavailable
 from ._engine import Engine
 from ._errors import AwsError, SscStubError
 from ._http import AVAILABLE, Connection, Limits, Reply, Request
@@ -108,7 +108,9 @@ class Front:
             )
         return None
 
-    def answer(self, request: Request) -> Reply:
+    def answer(self, request: Request, wait: bool = True) -> Reply | None:
+        """The reply; without ``wait``, None for what may block on the state file's lock (the
+        server answers it again in a worker thread)."""
         method, target, body = request.method, request.target, request.body
         now = int(time.time())
         path, _, query = target.partition("?")
@@ -129,6 +131,8 @@ class Front:
                         " web form can send it without the browser asking first).",
                     },
                 )
+            if not wait and self.engine.options.state is not None:
+                return None  # reads and writes of the file
             return self._test_api(method, path[len(API_PREFIX) :], body)
         if method not in ("GET", "POST"):
             return _xml_error(
@@ -187,7 +191,10 @@ class Front:
                 self.request_id(),
                 now,
             )
-        answer = self.engine.handle(action, params, self._model, utc_stamp)
+        try:
+            answer = self.engine.handle(action, params, self._model, utc_stamp, wait)
+        except StateBusy:
+            return None  # another process holds the file's lock: wait for it off the loop
         assert answer is not None  # a simulated operation is always answered
         return encode(answer, self._model.writer(action))
 
@@ -370,8 +377,9 @@ class Server(Controls):
             request_timeout=idle_timeout,
             max_connections=max_connections or _default_max_connections(),
         )
-        # With durable state a call may wait on the file's lock: answered in worker threads,
-        # so the loop (and every other connection) is never held up.
+        # With durable state a call may have to wait for the file's lock: it is tried on the
+        # loop without waiting, and answered in a worker thread only when the lock is held
+        # elsewhere, so the loop (and every other connection) is never held up.
         self._workers = ThreadPoolExecutor(8, "sscstub") if options.state is not None else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -382,10 +390,15 @@ class Server(Controls):
     def account_id(self) -> str:
         return self._engine.account_id
 
-    def _answer(self, request: Request) -> Reply:
-        reply = self._front.answer(request)
-        if self.verbose:
+    def _answer(self, request: Request, wait: bool = False) -> Reply | None:
+        reply = self._front.answer(request, wait)
+        if self.verbose and reply is not None:
             sys.stderr.write(f"sscstub: {request.method} {request.target} {reply[0]}\n")
+        return reply
+
+    def _answer_waiting(self, request: Request) -> Reply:
+        reply = self._answer(request, wait=True)
+        assert reply is not None
         return reply
 
     def _run(self) -> None:
@@ -393,8 +406,9 @@ class Server(Controls):
         asyncio.set_event_loop(loop)  # this thread's loop
 
         def connection() -> Connection:
+            slow = None if self._workers is None else (self._answer_waiting, self._workers)
             return Connection(
-                self._answer, self._front.error, self._limits, self._connections, self._workers
+                self._answer, self._front.error, self._limits, self._connections, slow
             )
 
         server = loop.run_until_complete(loop.create_server(connection, sock=self._socket))
