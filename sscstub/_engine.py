@@ -86,8 +86,10 @@ class CallLog(deque[Entry]):
         if len(self) == self.maxlen:
             self.dropped += 1
         operation, params, code, request_id = entry
-        if any(isinstance(v, str) and len(v) > MAX_LOGGED_VALUE for v in params.values()):
-            params = {k: _cut(v) for k, v in params.items()}
+        for value in params.values():
+            if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
+                params = {k: _cut(v) for k, v in params.items()}
+                break
         super().append((operation, params, code, request_id))
 
 

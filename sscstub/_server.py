@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._answer import Answer
 from ._controls import Controls
@@ -320,6 +320,18 @@ def _default_max_connections() -> int:
     return max(8, min(1000, soft // 2))
 
 
+class Settings(NamedTuple):
+    """How a `Server` serves (`serve`'s keywords besides the stub's options)."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    verbose: bool = False
+    allow_hosts: tuple[str, ...] = ()
+    max_calls: int = 10_000
+    idle_timeout: float = 5.0
+    max_connections: int | None = None  # None: half the open-file limit, 1,000 at most
+
+
 class Server(Controls):
     """A running endpoint: ``.url``, and the same test API as `SSCStub`.
 
@@ -328,17 +340,10 @@ class Server(Controls):
     one piece with TCP_NODELAY); ``with`` stops it at the end.
     """
 
-    def __init__(
-        self,
-        options: Options,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        verbose: bool = False,
-        allow_hosts: Iterable[str] = (),
-        max_calls: int = 10_000,
-        idle_timeout: float = 5.0,
-        max_connections: int | None = None,
-    ) -> None:
+    def __init__(self, options: Options, settings: Settings | None = None) -> None:
+        host, port, verbose, allow_hosts, max_calls, idle_timeout, max_connections = (
+            settings or Settings()
+        )
         if not AVAILABLE:
             raise SscStubError(
                 "The endpoint needs httptools, which is not installed.",
@@ -471,13 +476,5 @@ def serve(
     :param max_calls: the calls log keeps the most recent ones (long parameter values cut).
     :param idle_timeout: seconds an idle connection, or an unfinished request, is kept.
     """
-    server = Server(
-        Options.from_keywords(**options),
-        host=host,
-        port=port,
-        verbose=verbose,
-        allow_hosts=allow_hosts,
-        max_calls=max_calls,
-        idle_timeout=idle_timeout,
-    )
-    return server.start()
+    settings = Settings(host, port, verbose, tuple(allow_hosts), max_calls, idle_timeout)
+    return Server(Options.from_keywords(**options), settings).start()

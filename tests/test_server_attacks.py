@@ -224,9 +224,10 @@ def test_sigterm_stops_it_after_all_of_that(endpoint: Endpoint) -> None:
 
 def test_connections_past_the_cap_get_503_and_the_server_goes_on() -> None:
     from sscstub._options import Options
-    from sscstub._server import Server
+    from sscstub._server import Server, Settings
 
-    with Server(Options(users=("jane",)), max_connections=4, idle_timeout=IDLE) as server:
+    settings = Settings(max_connections=4, idle_timeout=IDLE)
+    with Server(Options(users=("jane",)), settings) as server:
         address = (server.host, server.port)
         held = [socket.create_connection(address) for _ in range(4)]
         try:
