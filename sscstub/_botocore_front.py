@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSResponse
 
+from . import _moto
 from ._botocore_internals import headers_dict, stamper, wire_response
 from ._engine import OddValues
 from ._errors import SscStubError, UnsimulatedOperationError
@@ -133,4 +134,5 @@ def answer_request(engine: Engine, request: Any, operation_model: Any) -> AWSRes
         return None
     status, headers, data = encode(answer, iam_model.writer(answer.operation))
     response: AWSResponse = wire_response(request.url, status, headers, data)
+    _moto.leave_answered(request)
     return response

@@ -49,3 +49,18 @@ def create_user(account_id: str, name: str) -> None:
     """Create ``name`` in moto's IAM, unless a user of that name exists."""
     if find_user(account_id, name) is None:
         _backend(account_id).create_user(region_name="us-east-1", user_name=name)
+
+
+# Where an answered request is pointed, so that moto's stubber returns None for it.
+_ANSWERED_URL = "http://sscstub.invalid/answered-by-sscstub"
+
+
+def leave_answered(request: Any) -> None:
+    """botocore calls every ``before-send`` handler and keeps the first answer, so moto's
+    stubber still runs for a request sscstub answered in wire mode, and raises
+    NotImplementedError for an action it lacks (or deletes a user sscstub refused to).
+    Pointing the request, once answered, at a URL moto serves nothing at (not
+    ``*.amazonaws.com``) makes its stubber return None; botocore reads nothing of the request
+    after the answer (each attempt prepares a new one)."""
+    if mock_on():
+        request.url = _ANSWERED_URL

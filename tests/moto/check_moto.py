@@ -66,9 +66,15 @@ def rotation_script() -> list[str]:
     return secrets
 
 
+MODES = pytest.mark.parametrize("wire", [False, True], ids=["before-call", "wire"])
+
+
+@MODES
 @pytest.mark.parametrize("moto_outside", [True, False])
-def test_the_rotation_script_runs_unmodified_in_either_nesting(moto_outside: bool) -> None:
-    stub = sscstub.mock_ssc()
+def test_the_rotation_script_runs_unmodified_in_either_nesting(
+    moto_outside: bool, wire: bool
+) -> None:
+    stub = sscstub.mock_ssc(wire=wire)
     moto = mock_aws(config={"iam": {"load_aws_managed_policies": True}})
     decorated = moto(stub(rotation_script)) if moto_outside else stub(moto(rotation_script))
     decorated()
@@ -83,9 +89,13 @@ def test_the_rotation_script_runs_unmodified_in_either_nesting(moto_outside: boo
     assert stub.credentials == ()
 
 
-@mock_aws
-@sscstub.mock_ssc()
-def test_delete_user_with_credentials_is_a_conflict_and_the_user_survives() -> None:
+@MODES
+def test_delete_user_with_credentials_is_a_conflict_and_the_user_survives(wire: bool) -> None:
+    with mock_aws(), sscstub.mock_ssc(wire=wire):
+        _delete_conflict()
+
+
+def _delete_conflict() -> None:
     iam = boto3.client("iam", region_name="us-east-1")
     iam.create_user(UserName="jane")
     made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
@@ -108,10 +118,13 @@ def test_delete_user_with_credentials_is_a_conflict_and_the_user_survives() -> N
         iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
 
 
+@MODES
 @mock_aws
-def test_users_are_moto_s_renames_follow_and_configured_users_are_created_there() -> None:
+def test_users_are_moto_s_renames_follow_and_configured_users_are_created_there(
+    wire: bool,
+) -> None:
     iam = boto3.client("iam", region_name="us-east-1")
-    with sscstub.mock_ssc(users=["preset"]) as stub:
+    with sscstub.mock_ssc(users=["preset"], wire=wire) as stub:
         iam.create_service_specific_credential(UserName="preset", ServiceName=CC)
         assert [u["UserName"] for u in iam.list_users()["Users"]] == ["preset"]
         iam.update_user(UserName="preset", NewUserName="renamed")
@@ -137,11 +150,46 @@ def test_strict_mode_still_stops_other_calls_when_moto_is_off() -> None:
         boto3.client("iam", region_name="us-east-1").get_user(UserName="jane")
 
 
-def test_the_account_is_moto_s(monkeypatch: pytest.MonkeyPatch) -> None:
+@MODES
+def test_the_account_is_moto_s(monkeypatch: pytest.MonkeyPatch, wire: bool) -> None:
     monkeypatch.setenv("MOTO_ACCOUNT_ID", "111122223333")
-    with mock_aws(), sscstub.mock_ssc() as stub:
+    with mock_aws(), sscstub.mock_ssc(wire=wire) as stub:
         iam = boto3.client("iam", region_name="us-east-1")
         iam.create_user(UserName="jane")
         made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
         assert made["ServiceSpecificCredential"]["ServiceUserName"] == "jane-at-111122223333"
         assert stub.account_id == "111122223333" and os.environ["MOTO_ACCOUNT_ID"]
+
+
+@pytest.mark.parametrize("moto_outside", [True, False])
+def test_wire_mode_inside_mock_aws_serves_all_five_with_botocores_retries(
+    moto_outside: bool,
+) -> None:
+    """The case issue #18 found: moto's before-send stubber runs for every request, even one
+    sscstub answered, and raised NotImplementedError for these five operations."""
+    from contextlib import ExitStack
+
+    from botocore.config import Config
+
+    with ExitStack() as stack:
+        mocks = [mock_aws(), sscstub.mock_ssc(wire=True)]
+        for mock in mocks if moto_outside else reversed(mocks):
+            stack.enter_context(mock)  # type: ignore[arg-type]
+        stub = mocks[1]
+        iam = boto3.client(
+            "iam", region_name="us-east-1", config=Config(retries={"mode": "standard"})
+        )
+        iam.create_user(UserName="jane")
+        made = iam.create_service_specific_credential(UserName="jane", ServiceName=CC)
+        cid = made["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+        iam.update_service_specific_credential(
+            UserName="jane", ServiceSpecificCredentialId=cid, Status="Inactive"
+        )
+        iam.reset_service_specific_credential(UserName="jane", ServiceSpecificCredentialId=cid)
+        stub.inject_error("list_service_specific_credentials", "Throttling", times=2)
+        listed = iam.list_service_specific_credentials(UserName="jane")
+        assert listed["ResponseMetadata"]["RetryAttempts"] == 2  # botocore retried sscstub's XML
+        assert listed["ServiceSpecificCredentials"][0]["Status"] == "Inactive"
+        iam.delete_service_specific_credential(UserName="jane", ServiceSpecificCredentialId=cid)
+        iam.delete_user(UserName="jane")
+        assert [u["UserName"] for u in iam.list_users()["Users"]] == []
