@@ -119,6 +119,7 @@ class Connection(asyncio.Protocol):
         self._busy = False  # a handler is running in the executor
         self._closing = False
         self._timer: asyncio.TimerHandle | None = None
+        self._stall: asyncio.TimerHandle | None = None  # the client stopped taking answers
         # The request being read:
         self._in_request = False
         self._size = 0
@@ -146,6 +147,8 @@ class Connection(asyncio.Protocol):
         self._connections.discard(self)
         self._closing = True
         self._disarm()
+        if self._stall is not None:
+            self._stall.cancel()
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
@@ -172,11 +175,14 @@ class Connection(asyncio.Protocol):
         self._writable = False
         if self.transport is not None:
             self.transport.pause_reading()
-        self._arm(self._limits.idle_timeout, self._stalled)
+        if self._stall is None:  # a timer of its own: requests' timers come and go meanwhile
+            self._stall = self._loop.call_later(self._limits.idle_timeout, self._stalled)
 
     def resume_writing(self) -> None:
         self._writable = True
-        self._disarm()
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
         self._dispatch()
 
     # --- httptools callbacks -------------------------------------------------------------------
@@ -335,6 +341,8 @@ class Connection(asyncio.Protocol):
 
     def _stalled(self) -> None:
         """The client has not read its answers for a while: drop it."""
+        self._stall = None
         if self.transport is not None and not self._writable:
             self._closing = True
+            self._pending.clear()
             self.transport.abort()
