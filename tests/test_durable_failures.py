@@ -160,12 +160,12 @@ def test_a_forked_child_uses_its_own_connection(tmp_path: Path) -> None:
         assert len(stub.credentials) == 2  # and committed to the file the parent reads
 
 
-def test_a_child_forked_inside_a_durable_call_gets_503_not_a_raw_sqlite_error(
+def test_a_child_forked_while_a_durable_call_is_in_flight_serves_with_state(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite keeps one lock table per process: a child forked while the parent's connection
-    is inside a transaction sees that lock as its own process's and cannot write until it
-    exits. It answers IAM's 503 naming the lock, and the parent carries on."""
+    """The fork waits for the parent's transaction to commit (SQLite keeps one lock table per
+    process: a child forked inside it could never write), then the child serves, with the
+    parent's credential, on a connection of its own."""
     from sscstub import _engine
 
     inside, release = threading.Event(), threading.Event()
@@ -177,28 +177,28 @@ def test_a_child_forked_inside_a_durable_call_gets_503_not_a_raw_sqlite_error(
         return real_digest(*args)  # type: ignore[arg-type]
 
     with sscstub.mock_ssc(users=["jane"], state=tmp_path / "s.db") as stub:
-        iam = make_client(retries={"total_max_attempts": 1})
+        iam = make_client()
         monkeypatch.setattr(_engine._secrets, "digest", slow_digest)
         thread = threading.Thread(target=create_credential, args=(iam,))
         thread.start()
         assert inside.wait(10)
         monkeypatch.setattr(_engine._secrets, "digest", real_digest)  # the child's own calls
-
-        def child() -> list[object]:
-            try:
-                iam.list_service_specific_credentials(UserName="jane")
-            except iam.exceptions.ClientError as error:
-                response = error.response
-                return [response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"]]
-            return ["served"]
-
+        threading.Timer(0.5, release.set).start()  # the call ends while the fork waits
+        started = time.monotonic()
         try:
-            answer = _in_child(child)
+            made = _in_child(
+                lambda: [
+                    len(iam.list_service_specific_credentials(UserName="jane")[
+                        "ServiceSpecificCredentials"
+                    ]),
+                    create_credential(iam, "jane", "bedrock.amazonaws.com")["UserName"],
+                ]
+            )  # fmt: skip
         finally:
             release.set()
             thread.join(10)
-        assert answer in (["served"], [503, "ServiceUnavailable"])
-        assert len(stub.credentials) == 1  # the parent's call completed
+        assert made == [1, "jane"] and time.monotonic() - started < 5
+        assert len(stub.credentials) == 2  # the parent's, and the child's in the same file
 
 
 def test_a_stopped_durable_servers_test_api_says_so(tmp_path: Path) -> None:
