@@ -70,7 +70,7 @@ OLDEST_BOTOCORE := 1.29.0
 	$(PYTHON) -m venv .venv-botocore-oldest
 	.venv-botocore-oldest/bin/python -m pip install --quiet --upgrade pip
 	.venv-botocore-oldest/bin/python -m pip install --quiet "botocore==$(OLDEST_BOTOCORE)" \
-	  "boto3==1.26.0" pytest freezegun time-machine hypothesis
+	  "boto3==1.26.0" pytest freezegun time-machine hypothesis httptools
 	.venv-botocore-oldest/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 unit-oldest-botocore: .venv-botocore-oldest/.installed

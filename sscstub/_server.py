@@ -431,7 +431,7 @@ class Server(Controls):
             loop.close()
 
     def __repr__(self) -> str:
-        return f"<sscstub.Server {self.url}>"
+        return f"<sscstub.Server {getattr(self, 'url', '(not bound)')}>"
 
     def start(self) -> Server:
         """Serve in a background thread (with durable state, on an open state file); it answers
