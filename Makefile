@@ -1,6 +1,6 @@
 # Two entry points do every set-up step themselves on a fresh machine:
 #   make example   runs the main example (a credential-rotation report) in the smallest
-#                  environment that can: sscstub and boto3, nothing else
+#                  environment that can: sscstub, boto3 and freezegun, nothing else
 #   make test      lint, types, the package, the whole test suite on every supported Python on
 #                  the machine, the real clients, every example, and the benchmarks (--quick)
 PYTHON ?= python3
@@ -10,10 +10,10 @@ BIN := $(VENV)/bin
 .PHONY: example test lint typecheck package unit unit-clients unit-pythons unit-moto clients \
 	unit-oldest-botocore unit-aio examples bench bench-quick clean
 
-# --- make example: sscstub and boto3 only (no test, lint or benchmark tooling) -----------------
+# --- make example: what the example imports (sscstub, boto3, freezegun), no dev tooling ------
 .venv-example/.installed: pyproject.toml
 	$(PYTHON) -m venv .venv-example
-	.venv-example/bin/python -m pip install --quiet --disable-pip-version-check -e . boto3
+	.venv-example/bin/python -m pip install --quiet --disable-pip-version-check -e . boto3 freezegun
 	touch $@
 
 example: .venv-example/.installed
