@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.awsrequest import AWSResponse
 
 from . import _moto
-from ._botocore_internals import headers_dict, stamper, wire_response
+from ._botocore_internals import bearer_token, headers_dict, stamper, wire_response
 from ._engine import OddValues
 from ._errors import SscStubError, UnsimulatedOperationError
 from ._model import IamModel, iam
 from ._operations import OPERATIONS
 from ._query import encode, http_date, read_query, utc_stamp, wire_form
+from ._secrets import API_KEY_PREFIX
 
 if TYPE_CHECKING:
     from ._answer import Answer
@@ -69,14 +70,18 @@ def answer_call(
     return None if answer is None else respond(request["url"], answer)
 
 
-def respond(url: str, answer: Answer) -> tuple[Response, dict[str, Any]]:
-    """The (HTTP response, parsed body) pair botocore's client takes from a before-call handler."""
+def respond(
+    url: str, answer: Answer, headers: dict[str, str] | None = None
+) -> tuple[Response, dict[str, Any]]:
+    """The (HTTP response, parsed body) pair botocore's client takes from a before-call handler
+    (``headers``: other than IAM's)."""
     status, request_id, now, _, result, error, retryable = answer
-    headers = {
-        "x-amzn-requestid": request_id,
-        "content-type": "text/xml",
-        "date": http_date(now),
-    }
+    if headers is None:
+        headers = {
+            "x-amzn-requestid": request_id,
+            "content-type": "text/xml",
+            "date": http_date(now),
+        }
     meta: dict[str, Any] = {
         "RequestId": request_id,
         "HTTPStatusCode": status,
@@ -104,6 +109,31 @@ def respond(url: str, answer: Answer) -> tuple[Response, dict[str, Any]]:
 
 
 _new = object.__new__
+
+
+def check_api_key(
+    engine: Engine, operation_model: Any, request_signer: Any, context: Any, accepted_key: str
+) -> tuple[Response, dict[str, Any]] | None:
+    """At before-call of a Bedrock call: a long-term API key (``ABSK...``) sscstub did not issue,
+    or one reset, inactive, expired or deleted, gets Bedrock's 403 ``AccessDeniedException``
+    (in either mode: before a Stubber can answer). An accepted one, short-term keys and SigV4
+    calls go on as they would without sscstub."""
+    token = bearer_token(request_signer)
+    if token is None or not token.startswith(API_KEY_PREFIX):
+        return None
+    service = operation_model.service_model.service_name
+    answer = engine.check_api_key(service, operation_model.name, token)
+    if answer.error is None:
+        if context is not None:
+            context[accepted_key] = answer.operation
+        return None
+    headers = {  # what Bedrock's JSON protocol answers (the error type header: inferred)
+        "x-amzn-requestid": answer.request_id,
+        "content-type": "application/json",
+        "x-amzn-errortype": answer.error["Code"],
+        "date": http_date(answer.time),
+    }
+    return respond(f"https://{service}.amazonaws.com/", answer, headers)
 
 
 # --- before-send (wire mode) ---------------------------------------------------------------------

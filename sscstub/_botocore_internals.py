@@ -42,7 +42,7 @@ def timestamp_parser() -> Callable[[str], datetime]:
 
 def existing_emitters(lacking: Any) -> list[Any]:
     """Every botocore event emitter alive now (sessions' and clients': a client's
-    ``meta.events`` wraps one) that does not carry ``lacking`` at ``before-call.iam`` yet. None
+    ``meta.events`` wraps one) that does not carry ``lacking`` for IAM's ``before-call`` yet. None
     can exist before botocore.hooks is imported, so that costs nothing then; otherwise it is one
     pass over the garbage collector's objects. (Emitters run every ``before-send`` handler, so
     a second registration would answer twice.)"""
@@ -88,14 +88,18 @@ def headers_dict(plain: dict[str, str]) -> Any:
 # --- BUILTIN_HANDLERS --------------------------------------------------------------------------
 
 
-def _add_builtins(handlers_module: ModuleType, entries: Sequence[tuple[str, Any]]) -> None:
+def _add_builtins(handlers_module: ModuleType, entries: Sequence[tuple[Any, ...]]) -> None:
+    """Entries are (event, handler) or (event, handler, True): the latter registered first."""
     builtins: list[Any] = handlers_module.BUILTIN_HANDLERS
-    for entry in entries:
+    for event_name, handler, *first in entries:
+        entry: tuple[Any, ...] = (event_name, handler)
+        if first and first[0]:
+            entry = (event_name, handler, handlers_module.REGISTER_FIRST)
         if entry not in builtins:
             builtins.append(entry)
 
 
-def add_builtin_handlers(entries: Sequence[tuple[str, Any]]) -> None:
+def add_builtin_handlers(entries: Sequence[tuple[Any, ...]]) -> None:
     """Put ``entries`` in BUILTIN_HANDLERS now, or as soon as botocore.handlers is imported."""
     handlers_module = sys.modules.get("botocore.handlers")
     if handlers_module is not None:
@@ -107,7 +111,7 @@ def add_builtin_handlers(entries: Sequence[tuple[str, Any]]) -> None:
 class _AfterImport:
     """A meta-path finder that wraps botocore.handlers' loader once, then removes itself."""
 
-    def __init__(self, entries: tuple[tuple[str, Any], ...]) -> None:
+    def __init__(self, entries: tuple[tuple[Any, ...], ...]) -> None:
         self._entries = entries
 
     def find_spec(
@@ -126,7 +130,7 @@ class _AfterImport:
 
 
 class _Chained:
-    def __init__(self, loader: Any, entries: tuple[tuple[str, Any], ...]) -> None:
+    def __init__(self, loader: Any, entries: tuple[tuple[Any, ...], ...]) -> None:
         self._loader = loader
         self._entries = entries
 
@@ -148,6 +152,19 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # freezegun swaps module attributes that are the real datetime class; inside a tuple it stays real.
 _REAL = (datetime,)
 _stamp_cache: tuple[Any, Stamp] | None = None
+
+
+def bearer_token(request_signer: Any) -> str | None:
+    """The bearer token a client will sign with (``AWS_BEARER_TOKEN_BEDROCK`` for Bedrock), read
+    at before-call, before signing: botocore's ``RequestSigner`` keeps it in ``_auth_token``, a
+    frozen token or a provider of one (``botocore/signers.py``)."""
+    auth = getattr(request_signer, "_auth_token", None)
+    if auth is None:
+        return None
+    if hasattr(auth, "get_frozen_token"):
+        auth = auth.get_frozen_token()
+    token = getattr(auth, "token", None)
+    return token if isinstance(token, str) else None
 
 
 def stamper() -> Stamp:

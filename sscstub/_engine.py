@@ -67,6 +67,17 @@ class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an er
     reads the request again as botocore puts it on the wire (`_query.wire_form`)."""
 
 
+BEDROCK_SERVICE = "bedrock.amazonaws.com"
+# What Bedrock answers a key it does not accept (observed: 403 and this body; the error type,
+# AccessDeniedException, is the model's 403 error: inferred, see docs/fidelity.md).
+# Bedrock's protocol is JSON: its parsed errors carry a message and a code, no fault type.
+BEDROCK_REFUSED = MappingProxyType(
+    {
+        "Message": "Authentication failed: Please make sure your API Key is valid.",
+        "Code": "AccessDeniedException",
+    }
+)
+
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _inherited: list[Durable] = []  # a parent's connections, kept (never closed) in a forked child
 
@@ -556,6 +567,27 @@ class Engine:
                 ):
                     return True
             return False
+
+    # --- where the credentials are used ----------------------------------------------------
+
+    def check_api_key(self, service: str, operation: str, api_key: str) -> Answer:
+        """A call to ``service`` (``bedrock-runtime``, ``bedrock``) signed with a long-term API
+        key: status 200 when it is the current secret of an Active, unexpired Bedrock key this
+        stub issued (the call goes on), else Bedrock's 403 ``AccessDeniedException``. Logged
+        as ``service:operation`` with the key's alias, never the key."""
+        alias = _secrets.alias_of(api_key)
+        accepted = alias is not None and self.authenticate(alias, api_key, API_KEY, BEDROCK_SERVICE)
+        now = int(time.time())
+        name = f"{service}:{operation}"
+        with self._lock:
+            ids = self._request_ids
+            request_id = ids.pop() if ids else self._more_request_ids()
+            code = None if accepted else BEDROCK_REFUSED["Code"]
+            params = {"ServiceCredentialAlias": alias, "Accepted": accepted}
+            self._calls.append((name, params, code, request_id))
+        if accepted:
+            return _new(Answer, (200, request_id, now, name, {}, None, False))
+        return _new(Answer, (403, request_id, now, name, None, dict(BEDROCK_REFUSED), False))
 
     def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
         return self.authenticate(user, password, PASSWORD, service)

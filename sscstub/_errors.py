@@ -16,10 +16,12 @@ class SscStubError(Exception):
 class UnsimulatedOperationError(SscStubError):
     """A strict stub saw an IAM operation it does not simulate, so it stopped the call."""
 
-    def __init__(self, operation: str) -> None:
+    def __init__(self, operation: str, why: str = "") -> None:
         self.operation = operation
+        what = f"IAM operation {operation}" if ":" not in operation else operation
         super().__init__(
-            f"IAM operation {operation} is not simulated by sscstub, and the active stub is"
+            (f"{why} " if why else "")
+            + f"{what} is not simulated by sscstub, and the active stub is"
             " strict, so the call was stopped before it could reach AWS.",
             "Pass strict=False to mock_ssc() (or the ssc_stub marker; SSCSTUB_STRICT=0 for the"
             " AWS CLI plugin) to let other IAM operations through to botocore, or serve them"

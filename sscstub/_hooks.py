@@ -1,6 +1,8 @@
 """Everything sscstub registers with botocore, declared once as data.
 
-One dispatcher answers ``before-call.iam`` (so every IAM operation, and no other service).
+One dispatcher, on ``before-call.*.*`` and registered first (so it runs before a Stubber's
+handler there), answers every IAM operation and checks the long-term API key of every call to
+Bedrock (``check_api_key``); any other call costs it two string tests.
 It holds no state: it asks the single active engine, and returns None (botocore carries on as
 if sscstub did not exist) while no stub is active.
 
@@ -25,6 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._botocore_internals import add_builtin_handlers, existing_emitters
+from ._errors import UnsimulatedOperationError
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -60,14 +63,22 @@ def set_active(engine: Engine | None) -> None:
 
 
 _MODEL_KEY = "sscstub_operation_model"
+_BEDROCK_EVENTS = ("before-call.bedrock-runtime.", "before-call.bedrock.")
+_KEY_ACCEPTED = "sscstub_api_key_accepted"
 _RENAME_KEY = "sscstub_rename"
 
 
-def dispatch(model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
-    """``before-call.iam.*``: answer with ``(http_response, parsed)`` while a stub is active;
-    in wire mode, only stop what strict mode stops, and leave the answer to `dispatch_wire`."""
+def dispatch(event_name: str, model: Any, params: Any, context: Any = None, **kwargs: Any) -> Any:
+    """``before-call.*.*``, registered first (before a Stubber's): for IAM, answer with
+    ``(http_response, parsed)`` while a stub is active (in wire mode, only stop what strict mode
+    stops, and leave the answer to `dispatch_wire`); for Bedrock, check the call's long-term
+    API key (`check_api_key`); any other call costs two string tests."""
     engine = _active
     if engine is None:
+        return None
+    if not event_name.startswith("before-call.iam."):
+        if event_name.startswith(_BEDROCK_EVENTS):
+            return check_api_key(engine, model, context, kwargs.get("request_signer"))
         return None
     if model.name == "UpdateUser" and context is not None:  # followed after moto renames
         body = params.get("body", {})
@@ -100,20 +111,56 @@ def follow_rename(http_response: Any, context: Any = None, **kwargs: Any) -> Non
         engine.rename_user(old, new)
 
 
-EVENTS: tuple[tuple[str, Any], ...] = (
-    ("before-call.iam", dispatch),
-    ("before-send.iam", dispatch_wire),
-    ("after-call.iam.UpdateUser", follow_rename),
+def check_api_key(engine: Engine, model: Any, context: Any, request_signer: Any) -> Any:
+    """A Bedrock call signed with a long-term API key, checked against the active stub's keys
+    before anything else can answer it (botocore calls ``before-call.*.*`` handlers, a
+    Stubber's among them, before service-specific ones)."""
+    return _front.check_api_key(engine, model, request_signer, context, _KEY_ACCEPTED)
+
+
+def stop_accepted_key(request: Any, **kwargs: Any) -> Any:
+    """``before-send.bedrock*``: in strict mode, a call whose key was accepted and that nothing
+    answered does not reach the network (unless moto's mock is there to answer it)."""
+    engine = _active
+    if engine is None or not engine.strict:
+        return None
+    context = getattr(request, "context", None) or {}
+    operation = context.get(_KEY_ACCEPTED)
+    if operation is not None and not engine.composes_with_moto():
+        raise UnsimulatedOperationError(
+            operation,
+            "The Bedrock API key was accepted (sscstub issued it, and it is current), but"
+            " Bedrock's own answer is not simulated, and nothing else answered the call.",
+        )
+    return None
+
+
+# (event, handler, registered first)
+EVENTS: tuple[tuple[str, Any, bool], ...] = (
+    ("before-call.*.*", dispatch, True),
+    ("before-send.iam", dispatch_wire, False),
+    ("after-call.iam.UpdateUser", follow_rename, False),
+    ("before-send.bedrock-runtime", stop_accepted_key, False),
+    ("before-send.bedrock", stop_accepted_key, False),
 )
 
 
 def install(emitter: Emitter, unique_id: str) -> None:
-    for event_name, handler in EVENTS:
-        emitter.register(event_name, handler, unique_id=f"{unique_id}:{event_name}")
+    for event_name, handler, first in EVENTS:
+        register = _first(emitter) if first else emitter.register
+        register(event_name, handler, unique_id=f"{unique_id}:{event_name}")
+
+
+def _first(emitter: Any) -> Any:
+    """``register_first`` of an emitter, or of a botocore Session's (which has none itself)."""
+    first = getattr(emitter, "register_first", None)
+    if first is None and hasattr(emitter, "get_component"):
+        first = emitter.get_component("event_emitter").register_first
+    return first if first is not None else emitter.register
 
 
 def uninstall(emitter: Emitter, unique_id: str) -> None:
-    for event_name, _handler in reversed(EVENTS):
+    for event_name, _handler, _first in reversed(EVENTS):
         emitter.unregister(event_name, unique_id=f"{unique_id}:{event_name}")
 
 

@@ -68,12 +68,13 @@ def test_import_sscstub_before_botocore_handlers_still_reaches_new_sessions() ->
         import sscstub
         assert "botocore.handlers" not in sys.modules, "import sscstub must stay light"
         import botocore.session, botocore.handlers, inspect, importlib
-        assert any(e[0] == "before-call.iam" for e in botocore.handlers.BUILTIN_HANDLERS)
+        mine = lambda: [e for e in botocore.handlers.BUILTIN_HANDLERS if e[1] is sscstub._hooks.dispatch]
+        assert len(mine()) == 1
         assert inspect.getsource(botocore.handlers)  # the wrapped loader still serves source
         importlib.reload(botocore.handlers)  # a reload drops it; the next start() re-adds it
         with sscstub.mock_ssc():
             pass
-        assert sum(e[0] == "before-call.iam" for e in botocore.handlers.BUILTIN_HANDLERS) == 1
+        assert len(mine()) == 1
         client = botocore.session.get_session().create_client("iam", region_name="us-east-1")
         with sscstub.mock_ssc(users=["jane"]):
             client.create_service_specific_credential(UserName="jane", ServiceName="codecommit.amazonaws.com")
