@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import create_credential, make_client
-from test_engine import _in_child
+from test_engine import _in_child, a_call_in_flight
 from test_server import client_for, raw
 
 import sscstub
@@ -166,26 +166,11 @@ def test_a_child_forked_while_a_durable_call_is_in_flight_serves_with_state(
     """The fork waits for the parent's transaction to commit (SQLite keeps one lock table per
     process: a child forked inside it could never write), then the child serves, with the
     parent's credential, on a connection of its own."""
-    from sscstub import _engine
-
-    inside, release = threading.Event(), threading.Event()
-    real_digest = _engine._secrets.digest
-
-    def slow_digest(*args: object) -> bytes:  # runs inside the call's transaction
-        inside.set()
-        release.wait(30)
-        return real_digest(*args)  # type: ignore[arg-type]
-
     with sscstub.mock_ssc(users=["jane"], state=tmp_path / "s.db") as stub:
         iam = make_client()
-        monkeypatch.setattr(_engine._secrets, "digest", slow_digest)
-        thread = threading.Thread(target=create_credential, args=(iam,))
-        thread.start()
-        assert inside.wait(10)
-        monkeypatch.setattr(_engine._secrets, "digest", real_digest)  # the child's own calls
-        threading.Timer(0.5, release.set).start()  # the call ends while the fork waits
-        started = time.monotonic()
-        try:
+        with a_call_in_flight(monkeypatch, iam) as release:
+            threading.Timer(0.5, release.set).start()  # the call ends while the fork waits
+            started = time.monotonic()
             made = _in_child(
                 lambda: [
                     len(iam.list_service_specific_credentials(UserName="jane")[
@@ -194,9 +179,6 @@ def test_a_child_forked_while_a_durable_call_is_in_flight_serves_with_state(
                     create_credential(iam, "jane", "bedrock.amazonaws.com")["UserName"],
                 ]
             )  # fmt: skip
-        finally:
-            release.set()
-            thread.join(10)
         assert made == [1, "jane"] and time.monotonic() - started < 5
         assert len(stub.credentials) == 2  # the parent's, and the child's in the same file
 

@@ -3,10 +3,12 @@ interrupts, and the lock (real boto3 clients, real os.fork)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -62,31 +64,39 @@ def test_forked_children_never_repeat_secrets_or_ids() -> None:
     assert len(drawn) == 5 * 3 * 4 and len(set(drawn)) == len(drawn)
 
 
-def test_a_child_forked_while_a_thread_is_inside_a_call_still_serves(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@contextlib.contextmanager
+def a_call_in_flight(monkeypatch: pytest.MonkeyPatch, iam: Any) -> Iterator[threading.Event]:
+    """A create held inside the engine (its digest, under the lock, waits) until the block ends
+    or the event it yields is set; calls made meanwhile are not held."""
     inside, release = threading.Event(), threading.Event()
     real_digest = _engine._secrets.digest
 
-    def slow_digest(*args: Any) -> bytes:  # runs under the engine's lock
+    def slow_digest(*args: Any) -> bytes:
         inside.set()
         release.wait(30)
         return real_digest(*args)
 
+    monkeypatch.setattr(_engine._secrets, "digest", slow_digest)
+    thread = threading.Thread(target=create_credential, args=(iam,))
+    thread.start()
+    assert inside.wait(10)
+    monkeypatch.setattr(_engine._secrets, "digest", real_digest)
+    try:
+        yield release
+    finally:
+        release.set()
+        thread.join(10)
+
+
+def test_a_child_forked_while_a_thread_is_inside_a_call_still_serves(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     with sscstub.mock_ssc(users=["jane"]):
         iam = make_client()
-        monkeypatch.setattr(_engine._secrets, "digest", slow_digest)
-        thread = threading.Thread(target=create_credential, args=(iam,))
-        thread.start()
-        assert inside.wait(10)
-        monkeypatch.setattr(_engine._secrets, "digest", real_digest)  # the child's own calls
-        try:
+        with a_call_in_flight(monkeypatch, iam):
             listed = _in_child(
                 lambda: iam.list_service_specific_credentials(UserName="jane")["IsTruncated"]
             )
-        finally:
-            release.set()
-            thread.join()
     assert listed is False
 
 
