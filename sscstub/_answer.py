@@ -17,7 +17,3 @@ class Answer(NamedTuple):
     result: dict[str, Any] | None  # on success: the body, without ResponseMetadata
     error: dict[str, str] | None  # on failure: {"Type", "Code", "Message"}
     retryable: bool  # botocore would retry it
-
-    def body(self) -> dict[str, Any]:
-        """The parsed body as botocore's parser gives it (without ResponseMetadata)."""
-        return self.result if self.error is None else {"Error": self.error}  # type: ignore[return-value]

@@ -35,7 +35,7 @@ class Response(AWSResponse):
     case-insensitive HeadersDict) only if someone asks; building that dict costs microseconds."""
 
     _plain_headers: dict[str, str]
-    _headers: Any  # set by bare_response(), which sets every attribute in one dict
+    _headers: Any  # set by respond(), which sets every attribute in one dict
 
     @property
     def headers(self) -> Any:
