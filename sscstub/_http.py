@@ -169,6 +169,9 @@ class Connection(asyncio.Protocol):
     def eof_received(self) -> bool | None:
         if self._in_request:
             self._fail(400, "IncompleteBody", "The request ends early.")
+        elif self._pending or self._busy:  # the client is done sending, not reading
+            self._closing = True  # answer what it sent, then close
+            return True
         return None
 
     def pause_writing(self) -> None:
@@ -259,7 +262,11 @@ class Connection(asyncio.Protocol):
             done.add_done_callback(functools.partial(self._answered, last=last))
             return
         transport = self.transport
-        if transport is None or self._closing:
+        if transport is None:
+            return
+        if self._closing:
+            if not self._pending and not self._busy and not transport.is_closing():
+                transport.close()  # everything read was answered
             return
         if len(self._pending) >= _MAX_PENDING or not self._writable:
             transport.pause_reading()  # the client sends faster than it takes answers

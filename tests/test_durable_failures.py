@@ -193,3 +193,20 @@ def test_a_stopped_durable_servers_test_api_says_so(tmp_path: Path) -> None:
     with sscstub.serve(users=["jane"]) as memory:
         pass
     assert memory.users == {"jane"}  # in memory, the state stays readable
+
+
+def test_a_durable_server_answers_a_client_that_half_closes(tmp_path: Path) -> None:
+    """A durable server answers its test API in a worker thread: the answer still reaches a
+    client that shut its sending side down right after sending."""
+    import socket
+
+    with (
+        sscstub.serve(users=["jane"], state=tmp_path / "s.db") as server,
+        socket.create_connection((server.host, server.port), timeout=10) as sock,
+    ):
+        sock.sendall(b"GET /_sscstub/users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ") and answer.endswith(b'{"users": ["jane"]}')
