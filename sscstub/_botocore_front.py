@@ -61,6 +61,7 @@ def answer_call(
 ) -> tuple[Response, dict[str, Any]] | None:
     """Answer one botocore call at ``before-call``; ``operation_model`` is its OperationModel,
     whose ServiceModel the checks and the answer follow."""
+    # `_model_of`, inline: a call on this path costs more than the expression
     iam_model = iam(None if operation_model is None else operation_model.service_model)
     body = request["body"]
     try:
