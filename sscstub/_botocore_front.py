@@ -143,7 +143,7 @@ def check_api_key(
 def screen(engine: Engine, operation: str, signer: Any = None) -> None:
     """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
     serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
-    if engine.strict and operation not in OPERATIONS and not engine.composes_with_moto():
+    if engine.strict and operation not in OPERATIONS and not engine.passes_on():
         raise UnsimulatedOperationError(operation)
     if type(signer).__module__.startswith("aiobotocore"):
         raise SscStubError(

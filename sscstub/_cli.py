@@ -58,7 +58,11 @@ def parser() -> argparse.ArgumentParser:
     from ._options import Options  # the options' flags are made from their declaration
 
     for name, doc in Options.documented():
-        if doc.serve:
+        if doc.serve and doc.switch:
+            serve.add_argument(
+                doc.flag(name), dest=name, action="store_const", const=True, help=doc.help
+            )
+        elif doc.serve:
             serve.add_argument(doc.flag(name), dest=name, type=doc.parse, help=doc.help)
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return top

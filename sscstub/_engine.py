@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _moto, _secrets
 from ._answer import Answer
@@ -38,6 +38,9 @@ from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
+
+if TYPE_CHECKING:
+    from ._relay import UserLookup
 
 
 class _Fault:
@@ -127,6 +130,7 @@ class Engine:
         "_users",
         "account_id",
         "durable",
+        "elsewhere",
         "generation",
         "moto",
         "options",
@@ -160,6 +164,13 @@ class Engine:
         self.durable: Durable | None = None
         self.generation = 0  # a new one at every reset and stop: calls from an older are stale
         self.owner: weakref.ref[Any] | None = None  # the SSCStub, while it is active
+        # Where users not sscstub's own are looked up (an upstream's IAM), or None.
+        self.elsewhere: UserLookup | None = None
+        if options.upstream is not None:
+            from ._relay import Upstream, UserLookup
+
+            state = self._state
+            self.elsewhere = UserLookup(Upstream(options.upstream), lambda n: state.store.user(n))
         self.started_at = ""
         if options.state is None:
             self.reset()
@@ -250,18 +261,18 @@ class Engine:
         generation = self.generation
         spec = iam_model.operations.get(operation)
         if spec is None:
-            to_moto = self.composes_with_moto()
-            if self.strict and not to_moto:
+            passes = self.passes_on()
+            if self.strict and not passes:
                 raise UnsimulatedOperationError(operation)
-            if to_moto and operation == "DeleteUser":
+            if passes and operation == "DeleteUser":
                 return self.delete_user_conflict(query)
             return None
         state = self._state
         # (one dict lookup while moto is not imported: no call)
         if self.moto or (self.moto is None and _MOTO in _modules and _moto.mock_on()):
             self._compose(state)
-        elif state.find_user is not None:
-            state.find_user = None
+        elif state.find_user is not self.elsewhere:
+            state.find_user = self.elsewhere
         params, problems = spec.read(query)
         if params is None:
             raise OddValues
@@ -353,6 +364,11 @@ class Engine:
         """Whether IAM operations sscstub does not serve go to moto (its mock is on)."""
         return self.moto is not False and _moto.mock_on()
 
+    def passes_on(self) -> bool:
+        """Whether IAM operations sscstub does not serve go on to what has the users (moto's
+        mock, or an upstream endpoint), with DeleteUser checked and renames followed."""
+        return self.elsewhere is not None or self.composes_with_moto()
+
     def _compose(self, state: IamState) -> None:
         """Users are moto's while its mock is on; the configured ones are created there once."""
         if state.find_user is None:
@@ -367,7 +383,10 @@ class Engine:
         name = params.get("UserName")
         if not isinstance(name, str):
             return None  # moto answers what is wrong with it
-        user = _moto.find_user(self.account_id, name) or name  # as moto created it
+        if self.elsewhere is None:
+            user = _moto.find_user(self.account_id, name) or name  # as moto created it
+        else:
+            user = self._state.store.user(name) or name
         with self._lock, self._transaction(write=False) as store:
             if not store.of_user(user):
                 return None

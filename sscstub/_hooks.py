@@ -102,12 +102,13 @@ def dispatch_wire(request: Any, **kwargs: Any) -> Any:
 
 
 def follow_rename(http_response: Any, context: Any = None, **kwargs: Any) -> None:
-    """``after-call.iam.UpdateUser``: when moto renamed a user, its credentials follow."""
+    """``after-call.iam.UpdateUser``: when moto (or the upstream) renamed a user, its
+    credentials follow."""
     engine = _active
     if engine is None or context is None or getattr(http_response, "status_code", 0) != 200:
         return
     old, new = context.get(_RENAME_KEY) or (None, None)
-    if isinstance(old, str) and isinstance(new, str) and engine.composes_with_moto():
+    if isinstance(old, str) and isinstance(new, str) and engine.passes_on():
         engine.rename_user(old, new)
 
 

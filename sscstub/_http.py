@@ -15,7 +15,9 @@ Whatever a client sends, a connection holds to these rules:
 * a client that does not read its answers is not read either (``pause_reading`` while the
   transport's buffer is over its high-water mark), and is dropped after `Limits.idle_timeout`
   without progress; requests already read wait unanswered, so memory stays bounded;
-* at most `Limits.max_connections` are open: past that, a new one gets 503 and is closed.
+* at most `Limits.max_connections` are open: past that, a new one gets 503 and is closed;
+* an answer can be `Streamed` (a relayed one): its chunks are pulled in a worker thread one at a
+  time, and only while the client takes them, so a large answer never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -24,9 +26,9 @@ import asyncio
 import functools
 import socket
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Union
 
 try:
     import httptools
@@ -53,6 +55,7 @@ _REASONS = {
     501: "Not Implemented",
     502: "Bad Gateway",
     503: "Service Unavailable",
+    504: "Gateway Timeout",
 }
 
 
@@ -74,19 +77,41 @@ class Limits(NamedTuple):
 _LINGER = 1.0  # seconds a closing connection still reads (and drops) what arrives
 _MAX_PENDING = 32  # requests read ahead of their answers before reading pauses
 
-Handler = Callable[[Request], Reply]
-# Answers on the event loop, or None: "this one may block; answer it in a worker thread".
-FastHandler = Callable[[Request], "Reply | None"]
+
+class Streamed(NamedTuple):
+    """An answer whose body arrives in pieces (a relayed one): ``headers`` are sent as they are
+    (they carry the framing: a Content-Length, or ``Transfer-Encoding: chunked`` with
+    ``chunked`` set, when each piece is framed here); ``chunks`` are pulled in a worker thread,
+    and ``close`` is called once they are done with, whatever happened."""
+
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    chunks: Iterable[bytes]
+    chunked: bool
+    close: Callable[[], None]
+
+
+Outgoing = Union[Reply, Streamed]  # noqa: UP007  (a runtime alias: 3.10 has no X | Y here)
+Handler = Callable[[Request], Outgoing]
+# Answers on the event loop; or None: "this one may block, answer it in a worker thread"; or
+# an executor: "answer it in a thread of this one" (relays, which must not hold up the rest).
+FastHandler = Callable[[Request], "Outgoing | Executor | None"]
 ErrorReply = Callable[[int, str, str], Reply]  # (status, code, message) -> the reply
+_END = b"end"  # a sentinel no iterator yields (compared by identity)
+
+
+def head_of(status: int, reason: str, headers: Iterable[tuple[str, str]], close: bool) -> bytes:
+    head = [f"HTTP/1.1 {status} {reason}"]
+    head += [f"{name}: {value}" for name, value in headers]
+    if close:
+        head.append("Connection: close")
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
 
 
 def encode(reply: Reply, close: bool) -> bytes:
     status, headers, data = reply
-    head = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}"]
-    head += [f"{name}: {value}" for name, value in headers.items()]
-    if close:
-        head.append("Connection: close")
-    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data
+    return head_of(status, _REASONS.get(status, "Error"), headers.items(), close) + data
 
 
 class _Refused(Exception):  # noqa: N818  (a signal from a parser callback)
@@ -116,7 +141,9 @@ class Connection(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self._pending: deque[Request | Reply] = deque()  # read, not yet answered
         self._writable = True
-        self._busy = False  # a handler is running in the executor
+        self._busy = False  # a handler is running in the executor, or an answer streaming
+        self._stream: tuple[Iterator[bytes], Streamed, bool, Executor] | None = None
+        self._pulling = False  # a chunk is being pulled
         self._closing = False
         self._timer: asyncio.TimerHandle | None = None
         self._stall: asyncio.TimerHandle | None = None  # the client stopped taking answers
@@ -149,6 +176,8 @@ class Connection(asyncio.Protocol):
         self._disarm()
         if self._stall is not None:
             self._stall.cancel()
+        if self._stream is not None and not self._pulling:
+            self._end_stream()
 
     def data_received(self, data: bytes) -> None:
         if self._closing:
@@ -186,7 +215,10 @@ class Connection(asyncio.Protocol):
         if self._stall is not None:
             self._stall.cancel()
             self._stall = None
-        self._dispatch()
+        if self._stream is not None:
+            self._pull()
+        else:
+            self._dispatch()
 
     # --- httptools callbacks -------------------------------------------------------------------
 
@@ -253,13 +285,21 @@ class Connection(asyncio.Protocol):
                 self._send(item, close=True)
                 return
             reply = self._answer(self._handler, item)
-            if reply is not None or self._slow is None:
-                self._send(reply or self._error(500, "InternalFailure", "No answer."), last)
+            if isinstance(reply, Streamed):
+                assert self._slow is not None  # noqa: S101  (relays come with a worker pool)
+                self._start_stream(reply, last, self._slow[1])
+                return
+            if isinstance(reply, tuple) or self._slow is None:
+                if not isinstance(reply, tuple):
+                    reply = self._error(500, "InternalFailure", "No answer.")
+                self._send(reply, last)
                 continue
             self._busy = True
             handler, executor = self._slow
+            if reply is not None:
+                executor = reply  # the pool the handler asked for
             done = self._loop.run_in_executor(executor, self._answer, handler, item)
-            done.add_done_callback(functools.partial(self._answered, last=last))
+            done.add_done_callback(functools.partial(self._answered, last=last, pool=executor))
             return
         transport = self.transport
         if transport is None:
@@ -275,14 +315,71 @@ class Connection(asyncio.Protocol):
             if not self._in_request:
                 self._arm(self._limits.idle_timeout, self._idle)
 
-    def _answered(self, future: asyncio.Future[Reply | None], *, last: bool) -> None:
+    def _answered(self, future: asyncio.Future[Any], *, last: bool, pool: Executor) -> None:
         self._busy = False
+        reply = future.result()
         if self.transport is None or self.transport.is_closing():
+            if isinstance(reply, Streamed):
+                pool.submit(reply.close)
             return
-        self._send(future.result() or self._error(500, "InternalFailure", "No answer."), last)
+        if isinstance(reply, Streamed):
+            self._start_stream(reply, last, pool)
+            return
+        if not isinstance(reply, tuple):
+            reply = self._error(500, "InternalFailure", "No answer.")
+        self._send(reply, last)
         self._dispatch()
 
-    def _answer(self, handler: FastHandler, request: Request) -> Reply | None:
+    # --- streamed answers: one chunk pulled at a time, while the client takes them -------------
+
+    def _start_stream(self, reply: Streamed, last: bool, pool: Executor) -> None:
+        transport = self.transport
+        assert transport is not None  # noqa: S101
+        self._busy = True
+        transport.write(head_of(reply.status, reply.reason, reply.headers, last))
+        self._stream = (iter(reply.chunks), reply, last, pool)
+        self._pull()
+
+    def _pull(self) -> None:
+        stream = self._stream
+        if stream is None or self._pulling or not self._writable:
+            return  # resume_writing pulls again
+        self._pulling = True
+        chunks, _reply, _last, pool = stream
+        future = self._loop.run_in_executor(pool, next, chunks, _END)
+        future.add_done_callback(self._pulled)
+
+    def _pulled(self, future: asyncio.Future[bytes]) -> None:
+        self._pulling = False
+        stream, transport = self._stream, self.transport
+        assert stream is not None  # noqa: S101
+        _chunks, reply, last, _pool = stream
+        failed = future.exception()
+        if transport is None or transport.is_closing() or failed is not None:
+            if transport is not None:
+                transport.abort()  # the answer cannot be finished: the client sees it cut
+            self._end_stream()
+            return
+        chunk = future.result()
+        if chunk is _END:
+            if reply.chunked:
+                transport.write(b"0\r\n\r\n")
+            self._end_stream()
+            if last:
+                self._close_lingering(transport)
+            self._dispatch()
+            return
+        if chunk:
+            transport.write(b"%x\r\n%b\r\n" % (len(chunk), chunk) if reply.chunked else chunk)
+        self._pull()
+
+    def _end_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        self._busy = False
+        if stream is not None:
+            stream[3].submit(stream[1].close)
+
+    def _answer(self, handler: FastHandler, request: Request) -> Outgoing | Executor | None:
         try:
             return handler(request)
         except Exception as error:  # noqa: BLE001  (no request stops the server)
@@ -296,17 +393,20 @@ class Connection(asyncio.Protocol):
             return
         transport.write(encode(reply, close))
         if close:
-            self._closing = True
-            self._disarm()
-            if transport.can_write_eof():
-                # A lingering close: send FIN, then read and drop what the client still sends
-                # for a moment. Closing at once with unread bytes would send a RST, which can
-                # destroy the answer before the client reads it.
-                transport.write_eof()
-                transport.resume_reading()
-                self._arm(_LINGER, transport.close)
-            else:
-                transport.close()
+            self._close_lingering(transport)
+
+    def _close_lingering(self, transport: asyncio.Transport) -> None:
+        self._closing = True
+        self._disarm()
+        if transport.can_write_eof():
+            # A lingering close: send FIN, then read and drop what the client still sends
+            # for a moment. Closing at once with unread bytes would send a RST, which can
+            # destroy the answer before the client reads it.
+            transport.write_eof()
+            transport.resume_reading()
+            self._arm(_LINGER, transport.close)
+        else:
+            transport.close()
 
     def _fail(self, status: int, code: str, message: str) -> None:
         """The rest of the connection cannot be read: answer what was read, then this."""

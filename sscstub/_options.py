@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         wire: bool
         state: str | os.PathLike[str] | None
         moto: bool | None
+        upstream: str | None
 
 
 from ._errors import SscStubError
@@ -68,6 +69,7 @@ class FieldDoc(NamedTuple):
     serve: bool = True  # a flag of `sscstub serve`
     plugin: bool = True  # an SSCSTUB_* variable of the AWS CLI plugin
     parse: Callable[[str], Any] = str  # from the text of a flag or variable
+    switch: bool = False  # a flag of `sscstub serve` that takes no value (sets True)
 
     def variable(self, name: str) -> str:
         return f"SSCSTUB_{name.upper()}"
@@ -121,7 +123,17 @@ class Options:
     moto: bool | None = field(
         default=None,
         metadata=_doc(
-            "compose with moto's mock_aws (None: while it is on)", serve=False, plugin=False
+            "compose with moto: in process, with its mock_aws (None: while it is on); an"
+            " endpoint serves every other request with moto's own dispatch",
+            plugin=False,
+            switch=True,
+        ),
+    )
+    upstream: str | None = field(
+        default=None,
+        metadata=_doc(
+            "an endpoint URL (a moto server, LocalStack) that has the IAM users, and to which an"
+            " endpoint relays every other request"
         ),
     )
 
@@ -195,6 +207,21 @@ class Options:
                     "options",
                 )
             object.__setattr__(self, "state", path)
+        upstream: Any = self.upstream
+        if upstream is not None:
+            if not isinstance(upstream, str) or not upstream.startswith(("http://", "https://")):
+                raise SscStubError(
+                    f"upstream={upstream!r} is not an endpoint URL.",
+                    'Pass one like "http://127.0.0.1:5000" (a moto server).',
+                    "with-moto-and-other-endpoints",
+                )
+            if self.moto:
+                raise SscStubError(
+                    "moto=True and upstream= both say where other requests go.",
+                    "Pass one: moto=True serves them with moto in this process, upstream= relays"
+                    " them to another endpoint.",
+                    "with-moto-and-other-endpoints",
+                )
 
     @classmethod
     def documented(cls) -> list[tuple[str, FieldDoc]]:

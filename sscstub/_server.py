@@ -11,15 +11,17 @@ authentication, so bind it to loopback only.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import json
+import re
 import socket
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -28,11 +30,12 @@ from ._controls import Controls
 from ._durable import StateBusy, StateUnavailable
 from ._engine import Engine
 from ._errors import AwsError, SscStubError
-from ._http import AVAILABLE, Connection, Limits, Reply, Request
+from ._http import AVAILABLE, Connection, Limits, Outgoing, Reply, Request, Streamed
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
 from ._options import Options
 from ._query import encode, http_date, read_query, utc_stamp
+from ._secrets import API_KEY_PREFIX
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -50,14 +53,38 @@ def _xml_error(status: int, code: str, message: str, request_id: str, now: int) 
 
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
+RELAYED_MAX_REQUEST = 16 * 1024 * 1024  # bytes of a request passed on to moto or an upstream
+
+
+Rest = Callable[[Request], Streamed]  # what answers every request that is not sscstub's
+
+
+def signing_service(authorization: str | None) -> str | None:
+    """The service a SigV4 Authorization header is scoped to (``.../us-east-1/iam/...``)."""
+    if not authorization:
+        return None
+    start = authorization.find("Credential=")
+    if start < 0:
+        return None
+    scope = authorization[start + 11 :].split(",", 1)[0].split("/")
+    return scope[3].strip().lower() if len(scope) == 5 else None
 
 
 class Front:
     """The HTTP front end of one server: request in, ``(status, headers, body)`` out."""
 
-    def __init__(self, server: Server, hosts: frozenset[str]) -> None:
+    def __init__(
+        self,
+        server: Server,
+        hosts: frozenset[str],
+        rest: Rest | None = None,
+        relays: Executor | None = None,
+    ) -> None:
         self.server = server
         self.engine = server._engine
+        self.rest = rest  # moto's dispatch or an upstream relay; None: answer IAM errors
+        self.relays = relays  # the worker threads that relay (so they hold up nothing else)
+        self.relays_bedrock = server.options.upstream is not None
         self._model = iam(None)
         self._known = frozenset(default_service_model().operation_names)
         self._hosts = hosts  # the Host names (any port) requests may carry
@@ -108,9 +135,10 @@ class Front:
             )
         return None
 
-    def answer(self, request: Request, wait: bool = True) -> Reply | None:
-        """The reply; without ``wait``, None for what may block on the state file's lock (the
-        server answers it again in a worker thread)."""
+    def answer(self, request: Request, wait: bool = True) -> Outgoing | Executor | None:
+        """The reply; without ``wait``, None for what may block on the state file's lock or
+        on an upstream's user lookup, or the relays' executor for what is relayed (the server
+        answers either again in a worker thread)."""
         method, target, body = request.method, request.target, request.body
         now = int(time.time())
         path, _, query = target.partition("?")
@@ -134,6 +162,19 @@ class Front:
             if not wait and self.engine.options.state is not None:
                 return None  # reads and writes of the file
             return self._test_api(method, path[len(API_PREFIX) :], body)
+        authorization = request.headers.get("authorization", "")
+        if authorization[:7].lower() == "bearer ":  # Bedrock's API keys, and nothing of IAM's
+            return self._bedrock(request, path, authorization[7:].strip(), wait)
+        rest = self.rest
+        if rest is not None:
+            service = signing_service(request.headers.get("authorization"))
+            if (service is not None and service != "iam") or method not in ("GET", "POST"):
+                return self._relay(request) if wait else self.relays
+            params = _iam_params(body, query)
+            action = None if params is None else params.get("Action")
+            if params is None or action is None or action not in OPERATIONS:
+                return self._pass_on(request, action, params or {}) if wait else self.relays
+            return self._serve(action, params, request, wait)
         if method not in ("GET", "POST"):
             return _xml_error(
                 405,
@@ -191,12 +232,91 @@ class Front:
                 self.request_id(),
                 now,
             )
+        return self._serve(action, params, request, wait)
+
+    def _serve(
+        self, action: str, params: dict[str, str], request: Request, wait: bool
+    ) -> Reply | None:
+        """One of the five operations, answered by the engine."""
+        lookup = self.engine.elsewhere
+        if lookup is not None:  # the user may be the upstream's: ask it, off the loop
+            name = params.get("UserName")
+            if name is not None and lookup.known_here(name) is None:
+                if not wait:
+                    return None
+                from ._relay import UpstreamUnavailable, access_key_of
+
+                try:
+                    lookup.prefetch([name], access_key_of(request.headers.get("authorization")))
+                except UpstreamUnavailable as error:
+                    return self.error(error.status, error.code, error.message)
+                try:
+                    return self._handle(action, params, wait)
+                finally:
+                    lookup.forget()
+        return self._handle(action, params, wait)
+
+    def _handle(self, action: str, params: dict[str, str], wait: bool) -> Reply | None:
         try:
             answer = self.engine.handle(action, params, self._model, utc_stamp, wait)
         except StateBusy:
             return None  # another process holds the file's lock: wait for it off the loop
         assert answer is not None  # a simulated operation is always answered
         return encode(answer, self._model.writer(action))
+
+    # --- Bedrock calls with an API key ----------------------------------------------------------
+
+    def _bedrock(
+        self, request: Request, path: str, token: str, wait: bool
+    ) -> Outgoing | Executor | None:
+        """A call with a bearer token: a long-term key (``ABSK...``) sscstub did not issue, or
+        one not current, gets Bedrock's 403; an accepted one (and any other token) is relayed
+        with --upstream, else answered 501 naming the operation (Bedrock is not simulated)."""
+        service, operation = bedrock_operation(request.method, path)
+        if token.startswith(API_KEY_PREFIX):
+            if not wait and self.engine.options.state is not None:
+                return None  # the check reads the state file
+            answer = self.engine.check_api_key(service, operation, token)
+            if answer.error is not None:
+                return _bedrock_error(403, answer.error["Code"], answer.error["Message"], answer)
+        if self.relays_bedrock:
+            return self._relay(request) if wait else self.relays
+        message = (
+            f"sscstub checked the API key, but does not simulate Bedrock: {service} {operation}"
+            " is not answered here. Start the endpoint with --upstream URL to pass such calls on."
+        )
+        now = int(time.time())
+        return _bedrock_error(
+            501,
+            "NotImplemented",
+            message,
+            Answer(501, self.request_id(), now, "", None, None, False),
+        )
+
+    # --- everything else, with --moto or --upstream ------------------------------------------
+
+    def _relay(self, request: Request) -> Outgoing:
+        from ._relay import UpstreamUnavailable
+
+        assert self.rest is not None
+        try:
+            return self.rest(request)
+        except UpstreamUnavailable as error:
+            return self.error(error.status, error.code, error.message)
+
+    def _pass_on(self, request: Request, action: str | None, params: Mapping[str, str]) -> Outgoing:
+        """An IAM request sscstub does not answer, passed on, as in-process composition does:
+        DeleteUser of a user with credentials is refused first, and a rename is followed."""
+        if action == "DeleteUser":
+            conflict = self.engine.delete_user_conflict(params)
+            if conflict is not None:
+                return encode(conflict, None)
+        reply = self._relay(request)
+        if action == "UpdateUser" and reply[0] == 200:
+            old, new = params.get("UserName"), params.get("NewUserName")
+            if isinstance(old, str) and isinstance(new, str):
+                self.engine.rename_user(old, new)
+        return reply
 
     # --- the test API, JSON under /_sscstub/ --------------------------------------------------
 
@@ -267,6 +387,65 @@ class Front:
                 "todo": "See docs/endpoint.md for the routes.",
             },
         )
+
+
+def _bedrock_error(status: int, code: str, message: str, answer: Answer) -> Reply:
+    """An error as Bedrock's JSON protocol sends it (observed body; type header: inferred)."""
+    data = json.dumps({"Message": message}).encode()
+    headers = {
+        "Date": http_date(answer.time),
+        "Content-Type": "application/json",
+        "Content-Length": str(len(data)),
+        "x-amzn-RequestId": answer.request_id,
+        "x-amzn-ErrorType": code,
+    }
+    return status, headers, data
+
+
+@functools.cache
+def _bedrock_routes() -> list[tuple[str, re.Pattern[str], str, str]]:
+    """(method, path pattern, service, operation) of every Bedrock operation botocore knows."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    routes = []
+    for service in ("bedrock-runtime", "bedrock"):
+        try:
+            model = session.get_service_model(service)
+        except Exception:  # noqa: BLE001  (an old botocore without Bedrock)
+            continue
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            uri = http.get("requestUri", "/").split("?", 1)[0]
+            pattern = re.sub(
+                r"\\{[^}]+\\}",
+                lambda m: ".+" if m.group(0).endswith("+\\}") else "[^/]+",
+                re.escape(uri),
+            )
+            routes.append((http.get("method", "POST"), re.compile(pattern + "$"), service, name))
+    return routes
+
+
+def bedrock_operation(method: str, path: str) -> tuple[str, str]:
+    """The Bedrock service and operation a request is for (by the models' HTTP bindings)."""
+    for verb, pattern, service, name in _bedrock_routes():
+        if verb == method and pattern.match(path):
+            return service, name
+    return "bedrock", f"{method} {path}"
+
+
+def _iam_params(body: bytes, query: str) -> dict[str, str] | None:
+    """A query-protocol request's parameters (the body's, then the query string's), or None
+    when it is not one."""
+    try:
+        text = body.decode("utf-8")
+        params = read_query(text) if text and "=" in text else {}
+        if query:
+            for key, value in read_query(query).items():
+                params.setdefault(key, value)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return params
 
 
 def _credential(c: Any) -> dict[str, Any]:
@@ -376,8 +555,25 @@ class Server(Controls):
         shown = f"[{shown}]" if ":" in shown else shown
         self.url: str = f"http://{shown}:{self.port}"  # an address clients here can use
         hosts = {*LOOPBACK_NAMES, shown.lower(), *(h.lower() for h in allow_hosts)}
-        self._front = Front(self, frozenset(hosts))
+        # Every other request: to moto's dispatch in this process, or relayed to an upstream,
+        # in worker threads of their own, so that none of them holds up sscstub's operations.
+        self._rest: Rest | None = None
+        self._relays: ThreadPoolExecutor | None = None
+        if options.moto or options.upstream is not None:
+            self._relays = ThreadPoolExecutor(32, "sscstub-relay")
+            if options.moto:
+                from ._relay import MotoDispatch
+
+                dispatch = MotoDispatch()
+                self._rest = lambda request: dispatch(request, self.port)
+            else:
+                assert self._engine.elsewhere is not None
+                self._rest = self._engine.elsewhere.upstream.relay
+        self._front = Front(self, frozenset(hosts), self._rest, self._relays)
+        passes_on = bool(options.moto) or options.upstream is not None
         self._limits = Limits(
+            # Relayed requests (an S3 upload, say) are read whole before they are passed on.
+            max_request=RELAYED_MAX_REQUEST if passes_on else Limits().max_request,
             idle_timeout=idle_timeout,
             request_timeout=idle_timeout,
             max_connections=max_connections or _default_max_connections(),
@@ -385,7 +581,8 @@ class Server(Controls):
         # With durable state a call may have to wait for the file's lock: it is tried on the
         # loop without waiting, and answered in a worker thread only when the lock is held
         # elsewhere, so the loop (and every other connection) is never held up.
-        self._workers = ThreadPoolExecutor(8, "sscstub") if options.state is not None else None
+        waits = options.state is not None or options.upstream is not None or options.moto
+        self._workers = ThreadPoolExecutor(8, "sscstub") if waits else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -395,15 +592,15 @@ class Server(Controls):
     def account_id(self) -> str:
         return self._engine.account_id
 
-    def _answer(self, request: Request, wait: bool = False) -> Reply | None:
+    def _answer(self, request: Request, wait: bool = False) -> Outgoing | Executor | None:
         reply = self._front.answer(request, wait)
-        if self.verbose and reply is not None:
+        if self.verbose and isinstance(reply, tuple):
             sys.stderr.write(f"sscstub: {request.method} {request.target} {reply[0]}\n")
         return reply
 
-    def _answer_waiting(self, request: Request) -> Reply:
+    def _answer_waiting(self, request: Request) -> Outgoing:
         reply = self._answer(request, wait=True)
-        assert reply is not None
+        assert isinstance(reply, tuple)
         return reply
 
     def _run(self) -> None:
@@ -452,8 +649,11 @@ class Server(Controls):
             self._thread.join()
             self._thread = None
         self._socket.close()
-        if self._workers is not None:
-            self._workers.shutdown(wait=True)
+        for pool in (self._workers, self._relays):
+            if pool is not None:
+                pool.shutdown(wait=True)
+        if self._engine.elsewhere is not None:
+            self._engine.elsewhere.upstream.close()
         self._engine.close(final=True)
 
 

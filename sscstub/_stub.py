@@ -62,6 +62,9 @@ class SSCStub(Controls):
     :param moto: compose with moto's ``mock_aws``: other IAM operations go to moto, users are
         moto's, ``DeleteUser`` gets ``DeleteConflict`` while credentials exist. ``None``
         (default): while moto's mock is on; ``False``: never (strict mode raises).
+    :param upstream: an endpoint URL (a moto server) whose IAM has the users: a user sscstub
+        does not know is looked up there with ``GetUser``, ``DeleteUser`` gets
+        ``DeleteConflict`` while credentials exist, and other IAM operations go on to it.
 
     The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
@@ -78,6 +81,7 @@ class SSCStub(Controls):
         wire: bool = False,
         state: str | os.PathLike[str] | None = None,
         moto: bool | None = None,
+        upstream: str | None = None,
     ) -> None:
         # Imported here, not at the top, for import cost: the engine pulls in the model compiler
         # and the options `dataclasses` (and so `inspect`), and `import sscstub` must stay cheap
@@ -95,6 +99,7 @@ class SSCStub(Controls):
             wire=wire,
             state=state,
             moto=moto,
+            upstream=upstream,
         )
         self._engine: Engine = Engine(self.options)
         self._attached: list[weakref.ref[Any]] = []
