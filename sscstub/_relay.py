@@ -80,7 +80,7 @@ def access_key_of(authorization: str | None) -> str | None:
 class Upstream:
     """One upstream endpoint (``http://host:port``), with a few keep-alive connections."""
 
-    def __init__(self, url: str, timeout: float = TIMEOUT) -> None:
+    def __init__(self, url: str, timeout: float | None = None) -> None:
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise SscStubError(
@@ -95,7 +95,7 @@ class Upstream:
         self._port = parts.port
         self._netloc = parts.netloc
         self._base = parts.path.rstrip("/")
-        self.timeout = timeout
+        self.timeout = TIMEOUT if timeout is None else timeout
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
 

@@ -21,6 +21,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         f"ssc_stub(**options): options for the ssc_stub and ssc_server fixtures: {names}",
     )
+    config.addinivalue_line(
+        "markers",
+        "ssc_server(**options): options for the ssc_server fixture alone, over ssc_stub's: the"
+        " same, and sscstub.serve's (moto=True serves every other request with moto)",
+    )
 
 
 @pytest.hookimpl(wrapper=True)
@@ -45,13 +50,13 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
             )
 
 
-def marker_options(node: Any) -> dict[str, Any]:
-    """The node's ``ssc_stub`` markers' options; the nearest marker wins."""
+def marker_options(node: Any, name: str = "ssc_stub") -> dict[str, Any]:
+    """The node's ``name`` markers' options; the nearest marker wins."""
     __tracebackhide__ = True
     options: dict[str, Any] = {}
-    for marker in reversed(list(node.iter_markers("ssc_stub"))):
+    for marker in reversed(list(node.iter_markers(name))):
         if marker.args:
-            raise TypeError("@pytest.mark.ssc_stub takes keyword options only, e.g. users=['jane']")
+            raise TypeError(f"@pytest.mark.{name} takes keyword options only, e.g. users=['jane']")
         options.update(marker.kwargs)
     return options
 
@@ -72,8 +77,11 @@ def ssc_stub(request: pytest.FixtureRequest) -> Iterator[SSCStub]:
 @pytest.fixture
 def ssc_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """A local IAM endpoint (`sscstub.serve`) on a free loopback port, fresh for each test and
-    configured by ``@pytest.mark.ssc_stub(...)``; clients take ``ssc_server.url``."""
+    configured by ``@pytest.mark.ssc_stub(...)``, then ``@pytest.mark.ssc_server(...)`` (for
+    the server alone: ``moto=True``, ``upstream=``, ``allow_hosts=``); clients take
+    ``ssc_server.url``."""
     from . import serve
 
-    with serve(**marker_options(request.node)) as server:
+    options = {**marker_options(request.node), **marker_options(request.node, "ssc_server")}
+    with serve(**options) as server:
         yield server

@@ -1,0 +1,113 @@
+"""Upstream endpoints for the composition tests: a real ``moto_server`` process, and a small
+recording HTTP server whose answers a test scripts (to see exactly what a relay passes on)."""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def moto_server_process() -> Iterator[str]:
+    """``python -m moto.server`` on a free port, as users run it; its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+class Seen:
+    """What the recording upstream received: (method, path, headers as a list, body)."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+        self.release = threading.Event()
+        self.release.set()
+        self.arrived = threading.Event()
+
+
+Script = Callable[["http.server.BaseHTTPRequestHandler", bytes], None]
+
+
+@contextmanager
+def recording_upstream(answer: Script) -> Iterator[tuple[str, Seen]]:
+    """An HTTP/1.1 server that records each request and answers it with ``answer``."""
+    seen = Seen()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+        def handle_one(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            seen.requests.append((self.command, self.path, list(self.headers.items()), body))
+            seen.arrived.set()
+            seen.release.wait(30)
+            answer(self, body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = handle_one
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    finally:
+        seen.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+def send(
+    handler: http.server.BaseHTTPRequestHandler,
+    status: int,
+    body: bytes,
+    headers: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    chunked: bool = False,
+) -> None:
+    handler.send_response(status)
+    for name, value in headers:
+        handler.send_header(name, value)
+    if chunked:
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        for start in range(0, len(body), 1000):
+            piece = body[start : start + 1000]
+            handler.wfile.write(b"%x\r\n%b\r\n" % (len(piece), piece))
+        handler.wfile.write(b"0\r\n\r\n")
+    else:
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
