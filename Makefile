@@ -102,10 +102,12 @@ examples: $(BIN)/.installed clients
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py
 	cd benchmarks && ../$(BIN)/python bench_endpoint.py
+	cd benchmarks && ../$(BIN)/python bench_compose.py
 
 bench-quick: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench.py --quick
 	cd benchmarks && ../$(BIN)/python bench_endpoint.py --quick
+	cd benchmarks && ../$(BIN)/python bench_compose.py --quick
 
 clean:
 	rm -rf $(VENV) .venv-* .pytest_cache .mypy_cache .ruff_cache dist build

@@ -54,3 +54,11 @@ ENDPOINT_TARGETS: dict[str, Target] = {
     ),
     "endpoint-state": Target("requests/s, lean, 8 clients, --state on / off", 0.5, "x", True),
 }
+
+
+#: The endpoint in front of the rest of AWS (benchmarks/bench_compose.py): time per call, lean
+#: keep-alive client, against the same call without the composition, in the same run.
+COMPOSE_TARGETS: dict[str, Target] = {
+    "compose-moto": Target("a served call through serve --moto / plain serve", 1.1, "x"),
+    "compose-relay": Target("a call relayed by serve --upstream / the upstream directly", 1.2, "x"),
+}

@@ -36,6 +36,16 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
     ],
     "endpoint_paws.sh": [(".paws-lib/paws.security.identity", "R's paws"), ("Rscript", "R")],
     "awscli_plugin.sh": [("/usr/bin/aws", "the AWS CLI v2")],
+    "endpoint_moto.sh": [
+        ("/usr/bin/aws", "the AWS CLI v2"),
+        ("tests/clients/js/node_modules/@aws-sdk/client-iam", "the JavaScript SDK v3"),
+        ("tests/clients/js/node_modules/aws-sdk", "the JavaScript SDK v2"),
+    ],
+    "endpoint_upstream.sh": [("/usr/bin/aws", "the AWS CLI v2"), ("curl", "curl")],
+    "endpoint_bedrock.sh": [
+        ("tests/clients/js/node_modules/@aws-sdk/client-bedrock-runtime", "the JavaScript SDK v3"),
+        ("curl", "curl"),
+    ],
 }
 
 

@@ -23,11 +23,12 @@ Whatever a client sends, a connection holds to these rules:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from typing import Any, NamedTuple, Union
 
 try:
@@ -81,7 +82,8 @@ _MAX_PENDING = 32  # requests read ahead of their answers before reading pauses
 class Streamed(NamedTuple):
     """An answer whose body arrives in pieces (a relayed one): ``headers`` are sent as they are
     (they carry the framing: a Content-Length, or ``Transfer-Encoding: chunked`` with
-    ``chunked`` set, when each piece is framed here); ``chunks`` are pulled in a worker thread,
+    ``chunked`` set, when each piece is framed here); ``chunks`` are pulled in a worker thread
+    (a list is in memory already: written at once, unframed, and its ``close`` must be cheap),
     and ``close`` is called once they are done with, whatever happened."""
 
     status: int
@@ -298,8 +300,10 @@ class Connection(asyncio.Protocol):
             handler, executor = self._slow
             if reply is not None:
                 executor = reply  # the pool the handler asked for
-            done = self._loop.run_in_executor(executor, self._answer, handler, item)
-            done.add_done_callback(functools.partial(self._answered, last=last, pool=executor))
+            done = executor.submit(self._answer, handler, item)
+            done.add_done_callback(
+                self._on_loop(functools.partial(self._answered, last=last, pool=executor))
+            )
             return
         transport = self.transport
         if transport is None:
@@ -315,7 +319,18 @@ class Connection(asyncio.Protocol):
             if not self._in_request:
                 self._arm(self._limits.idle_timeout, self._idle)
 
-    def _answered(self, future: asyncio.Future[Any], *, last: bool, pool: Executor) -> None:
+    def _on_loop(self, then: Callable[[Future[Any]], None]) -> Callable[[Future[Any]], None]:
+        """A done-callback for a worker's future that runs ``then`` on the loop: one wake-up
+        of the loop (``run_in_executor`` costs two loop iterations more per answer)."""
+        loop = self._loop
+
+        def done(future: Future[Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
+                loop.call_soon_threadsafe(then, future)
+
+        return done
+
+    def _answered(self, future: Future[Any], *, last: bool, pool: Executor) -> None:
         self._busy = False
         reply = future.result()
         if self.transport is None or self.transport.is_closing():
@@ -336,7 +351,16 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         assert transport is not None  # noqa: S101
         self._busy = True
-        transport.write(head_of(reply.status, reply.reason, reply.headers, last))
+        head = head_of(reply.status, reply.reason, reply.headers, last)
+        if isinstance(reply.chunks, list):  # in memory already: no worker thread needed
+            transport.write(head + b"".join(reply.chunks))
+            self._busy = False
+            reply.close()  # (nothing to release: what was read is written)
+            if last:
+                self._close_lingering(transport)
+            self._dispatch()
+            return
+        transport.write(head)
         self._stream = (iter(reply.chunks), reply, last, pool)
         self._pull()
 
@@ -346,10 +370,9 @@ class Connection(asyncio.Protocol):
             return  # resume_writing pulls again
         self._pulling = True
         chunks, _reply, _last, pool = stream
-        future = self._loop.run_in_executor(pool, next, chunks, _END)
-        future.add_done_callback(self._pulled)
+        pool.submit(next, chunks, _END).add_done_callback(self._on_loop(self._pulled))
 
-    def _pulled(self, future: asyncio.Future[bytes]) -> None:
+    def _pulled(self, future: Future[bytes]) -> None:
         self._pulling = False
         stream, transport = self._stream, self.transport
         assert stream is not None  # noqa: S101

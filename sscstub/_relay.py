@@ -60,6 +60,10 @@ def end_to_end(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
+def _nothing() -> None:
+    pass
+
+
 class UpstreamUnavailable(AwsError):
     """The upstream could not be reached, or did not answer in time."""
 
@@ -177,9 +181,19 @@ class Upstream:
             or response.status in (204, 304)
             or (100 <= response.status < 200)
         )
-        framed_here = not bodyless and response.getheader("content-length") is None
+        length = response.getheader("content-length")
+        framed_here = not bodyless and length is None
         if framed_here:
             passed.append(("Transfer-Encoding", "chunked"))
+        if bodyless or (length is not None and length.isdigit() and int(length) <= CHUNK):
+            # A small answer (most are) is read here, in the worker thread that sent it.
+            try:
+                data = b"" if bodyless else response.read()
+            except (OSError, http.client.HTTPException) as error:
+                connection.close()
+                raise UpstreamUnavailable(self.url, f"its answer broke off: {error}") from None
+            self._release(connection, not response.will_close)
+            return Streamed(response.status, response.reason, passed, [data], False, _nothing)
 
         def chunks() -> Iterator[bytes]:
             if bodyless:
@@ -335,9 +349,15 @@ class MotoDispatch:
         if framed_here:
             passed.append(("Transfer-Encoding", "chunked"))
 
+        length = next((v for n, v in passed if n.lower() == "content-length"), None)
+        if bodyless or (length is not None and length.isdigit() and int(length) <= CHUNK):
+            data = b"" if bodyless else b"".join([first, *body])  # small: made here, at once
+            closing = getattr(result, "close", None)
+            if closing is not None:
+                closing()
+            return Streamed(int(code), reason, passed, [data], False, _nothing)
+
         def chunks() -> Iterator[bytes]:
-            if bodyless:
-                return
             yield first
             yield from body
 

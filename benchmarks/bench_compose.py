@@ -1,0 +1,143 @@
+"""The endpoint in front of the rest of AWS: what ``--moto`` and ``--upstream`` cost.
+
+    python benchmarks/bench_compose.py            # the full run behind docs/performance.md
+    python benchmarks/bench_compose.py --quick    # short runs: proves the script works
+
+Two ratios of time per call, each against a baseline measured in the same run, the variants
+taking turns round by round (medians over rounds), one lean keep-alive ``http.client`` with
+pre-encoded, SigV4-shaped requests (the server's own cost, not the client's):
+
+* compose-moto: Create+Delete pairs of service-specific credentials (sscstub's operations)
+  through ``sscstub serve --moto``, against plain ``sscstub serve``;
+* compose-relay: CreateAccessKey+DeleteAccessKey pairs (moto's operations) through ``sscstub
+  serve --upstream`` in front of a ``moto_server`` process, against that ``moto_server``
+  directly.
+
+Each server runs in its own process. Nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import signal
+import statistics
+import subprocess
+import sys
+import time
+
+from bench_endpoint import free_port, wait_ready
+from targets import COMPOSE_TARGETS
+
+CC = "codecommit.amazonaws.com"
+AUTH = (
+    "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261202/us-east-1/iam/aws4_request,"
+    " SignedHeaders=host;x-amz-date, Signature=0"
+)
+HEADERS = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": AUTH}
+
+
+def start(*argv: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    if argv[0] == "moto":
+        command = [sys.executable, "-m", "moto.server", "-p", str(port)]
+    else:
+        command = [sys.executable, "-m", "sscstub", "serve", "--port", str(port), *argv]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port, 60)
+    return process, port
+
+
+def call(conn: http.client.HTTPConnection, body: str) -> bytes:
+    conn.request("POST", "/", body=body.encode(), headers=HEADERS)
+    response = conn.getresponse()
+    data = response.read()
+    assert response.status == 200, data[:300]
+    return data
+
+
+def per_call(port: int, kind: str, seconds: float) -> float:
+    """Median microseconds per call over ``seconds`` of pairs (after one warm-up pair)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    times: list[float] = []
+    deadline = None
+    while deadline is None or time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        if kind == "ssc":
+            made = call(
+                conn,
+                "Action=CreateServiceSpecificCredential&Version=2010-05-08"
+                f"&UserName=bench&ServiceName={CC}",
+            )
+            ident = made.split(b"<ServiceSpecificCredentialId>")[1].split(b"<")[0].decode()
+            call(
+                conn,
+                "Action=DeleteServiceSpecificCredential&Version=2010-05-08"
+                f"&UserName=bench&ServiceSpecificCredentialId={ident}",
+            )
+        else:
+            made = call(conn, "Action=CreateAccessKey&Version=2010-05-08&UserName=bench")
+            ident = made.split(b"<AccessKeyId>")[1].split(b"<")[0].decode()
+            call(
+                conn,
+                f"Action=DeleteAccessKey&Version=2010-05-08&UserName=bench&AccessKeyId={ident}",
+            )
+        if deadline is None:
+            deadline = time.perf_counter() + seconds
+            continue
+        times.append((time.perf_counter() - t0) / 2 * 1e6)
+    conn.close()
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="short runs: prove the script works")
+    args = parser.parse_args()
+    seconds, rounds = (0.3, 1) if args.quick else (2.0, 7)
+    started = time.perf_counter()
+    moto, moto_port = start("moto")
+    setup = http.client.HTTPConnection("127.0.0.1", moto_port)
+    call(setup, "Action=CreateUser&Version=2010-05-08&UserName=bench")  # the relayed calls' user
+    setup.close()
+    servers = {
+        "plain": start("--users", "bench"),
+        "--moto": start("--moto", "--users", "bench"),
+        "--upstream": start("--upstream", f"http://127.0.0.1:{moto_port}"),
+    }
+    times: dict[str, list[float]] = {k: [] for k in ("plain", "--moto", "moto direct", "relay")}
+    try:
+        for _ in range(rounds):
+            times["plain"].append(per_call(servers["plain"][1], "ssc", seconds))
+            times["--moto"].append(per_call(servers["--moto"][1], "ssc", seconds))
+            times["moto direct"].append(per_call(moto_port, "moto", seconds))
+            times["relay"].append(per_call(servers["--upstream"][1], "moto", seconds))
+    finally:
+        for process, _port in [*servers.values(), (moto, moto_port)]:
+            process.send_signal(signal.SIGTERM)
+            process.wait(20)
+    med = {key: statistics.median(values) for key, values in times.items()}
+    print(f"sscstub composition benchmark{' (--quick)' if args.quick else ''}: {rounds} rounds")
+    print("\n| call | µs per call (median) |")
+    print("|---|---:|")
+    print(f"| CreateServiceSpecificCredential/Delete, plain serve | {med['plain']:.0f} |")
+    print(f"| the same through serve --moto | {med['--moto']:.0f} |")
+    print(f"| CreateAccessKey/Delete, moto_server directly | {med['moto direct']:.0f} |")
+    print(f"| the same relayed by serve --upstream | {med['relay']:.0f} |")
+    measured = {
+        "compose-moto": med["--moto"] / med["plain"],
+        "compose-relay": med["relay"] / med["moto direct"],
+    }
+    print("\n| target | figure | bound | measured |  |")
+    print("|---|---|---:|---:|---|")
+    for key, target in COMPOSE_TARGETS.items():
+        value = measured[key]
+        verdict = "met" if target.met(value) else "**missed**"
+        bound = f"{target.sign} {target.bound:g}x"
+        print(f"| {key} | {target.what} | {bound} | {value:.2f}x | {verdict} |")
+    print(f"\nran in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
