@@ -42,6 +42,7 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
         ("tests/clients/js/node_modules/aws-sdk", "the JavaScript SDK v2"),
     ],
     "endpoint_upstream.sh": [("/usr/bin/aws", "the AWS CLI v2"), ("curl", "curl")],
+    "git_codecommit.sh": [("git", "git"), ("curl", "curl")],
     "endpoint_bedrock.sh": [
         ("tests/clients/js/node_modules/@aws-sdk/client-bedrock-runtime", "the JavaScript SDK v3"),
         ("curl", "curl"),

@@ -64,6 +64,11 @@ def parser() -> argparse.ArgumentParser:
             )
         elif doc.serve:
             serve.add_argument(doc.flag(name), dest=name, type=doc.parse, help=doc.help)
+    serve.add_argument(
+        "--create-repos",
+        action="store_true",
+        help="a git push to a repository at /v1/repos/NAME that does not exist creates it",
+    )
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return top
 
@@ -95,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             allow_hosts=args.allow_host,
             max_calls=args.max_calls,
             idle_timeout=args.idle_timeout,
+            create_repos=args.create_repos,
             **options,
         )
     except (SscStubError, OSError) as error:

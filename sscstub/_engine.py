@@ -71,6 +71,7 @@ class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an er
 
 
 BEDROCK_SERVICE = "bedrock.amazonaws.com"
+CODECOMMIT_SERVICE = "codecommit.amazonaws.com"
 # What Bedrock answers a key it does not accept (observed: 403 and this body; the error type,
 # AccessDeniedException, is the model's 403 error: inferred, see docs/fidelity.md).
 # Bedrock's protocol is JSON: its parsed errors carry a message and a code, no fault type.
@@ -607,6 +608,19 @@ class Engine:
         if accepted:
             return _new(Answer, (200, request_id, now, name, {}, None, False))
         return _new(Answer, (403, request_id, now, name, None, dict(BEDROCK_REFUSED), False))
+
+    def check_git_password(self, operation: str, login: str, password: str) -> bool:
+        """git over HTTP with a CodeCommit credential (Basic auth): whether ``password`` is the
+        current password of an Active credential ``login`` names. Logged as
+        ``codecommit:<operation>`` with the ServiceUserName, never the password."""
+        accepted = self.authenticate(login, password, PASSWORD, CODECOMMIT_SERVICE)
+        with self._lock:
+            ids = self._request_ids
+            request_id = ids.pop() if ids else self._more_request_ids()
+            params = {"ServiceUserName": login, "Accepted": accepted}
+            code = None if accepted else "AuthenticationFailed"
+            self._calls.append((f"codecommit:{operation}", params, code, request_id))
+        return accepted
 
     def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
         return self.authenticate(user, password, PASSWORD, service)

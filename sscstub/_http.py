@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import functools
 import socket
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future
@@ -65,6 +66,70 @@ class Request(NamedTuple):
     target: str
     headers: dict[str, str]  # lower-cased names; a repeated header's values joined by ", "
     body: bytes
+    stream: BodyStream | None = None  # a body read while it arrives (then ``body`` is empty)
+
+
+class BodyStream:
+    """A request body handed to a worker thread while it arrives, never held whole: the loop
+    feeds what it reads, the worker `read`s it; past ``high`` bytes waiting, the connection
+    stops reading (``pause``) until the worker has taken them (``resume``, on the loop)."""
+
+    high = 256 * 1024
+
+    def __init__(self, pause: Callable[[], None], resume: Callable[[], None]) -> None:
+        self._pause, self._resume = pause, resume
+        self._chunks: deque[bytes] = deque()
+        self._waiting = 0
+        self._ended = False
+        self._failed = False
+        self._abandoned = False  # the answer went out first: what still comes is dropped
+        self._paused = False
+        self._ready = threading.Condition()
+
+    # the loop's side
+    def feed(self, data: bytes) -> None:
+        with self._ready:
+            if self._abandoned:
+                return
+            self._chunks.append(data)
+            self._waiting += len(data)
+            self._ready.notify()
+            if self._waiting > self.high and not self._paused:
+                self._paused = True
+                self._pause()
+
+    def end(self, failed: bool = False) -> None:
+        with self._ready:
+            self._ended = True
+            self._failed = failed
+            self._ready.notify()
+
+    def abandon(self) -> bool:
+        """Drop what still comes (the answer is out); whether the body was not all read."""
+        with self._ready:
+            self._abandoned = True
+            self._chunks.clear()
+            unread = not self._ended
+            self._ended = True
+            self._ready.notify()
+            return unread
+
+    # the worker's side
+    def read(self, timeout: float | None = None) -> bytes:
+        """The next piece; b"" at the end. Raises OSError if the client broke off."""
+        with self._ready:
+            if not self._ready.wait_for(lambda: self._chunks or self._ended, timeout):
+                raise TimeoutError("the request body stopped arriving")
+            if self._chunks:
+                data = self._chunks.popleft()
+                self._waiting -= len(data)
+                if self._paused and self._waiting <= self.high // 2:
+                    self._paused = False
+                    self._resume()
+                return data
+            if self._failed:
+                raise ConnectionAbortedError("the client broke off the request body")
+            return b""
 
 
 class Limits(NamedTuple):
@@ -100,6 +165,9 @@ Handler = Callable[[Request], Outgoing]
 # an executor: "answer it in a thread of this one" (relays, which must not hold up the rest).
 FastHandler = Callable[[Request], "Outgoing | Executor | None"]
 ErrorReply = Callable[[int, str, str], Reply]  # (status, code, message) -> the reply
+# (method, target) -> the pool to answer it in while its body is still arriving, or None:
+# "read the body whole first" (every request but a few large ones, such as a git push).
+Streams = Callable[[str, str], "Executor | None"]
 _END = b"end"  # a sentinel no iterator yields (compared by identity)
 
 
@@ -132,12 +200,15 @@ class Connection(asyncio.Protocol):
         limits: Limits,
         connections: set[Connection],
         slow: tuple[Handler, Executor] | None = None,
+        streams: Streams | None = None,
     ) -> None:
         self._handler = handler
         self._error = error
         self._limits = limits
         self._connections = connections
         self._slow = slow  # what answers, in a worker thread, what the handler passes on
+        self._streams = streams
+        self._body_stream: BodyStream | None = None  # the request body being streamed
         self._loop = asyncio.get_running_loop()
         self._parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -173,6 +244,8 @@ class Connection(asyncio.Protocol):
         self._arm(self._limits.idle_timeout, self._idle)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._body_stream is not None:
+            self._body_stream.end(failed=True)
         self._connections.discard(self)
         self._closing = True
         self._disarm()
@@ -198,6 +271,8 @@ class Connection(asyncio.Protocol):
                 self._fail(400, "MalformedRequest", f"The request is not HTTP/1.1: {error}.")
 
     def eof_received(self) -> bool | None:
+        if self._body_stream is not None:
+            self._body_stream.end(failed=True)
         if self._in_request:
             self._fail(400, "IncompleteBody", "The request ends early.")
         elif self._pending or self._busy:  # the client is done sending, not reading
@@ -260,14 +335,55 @@ class Connection(asyncio.Protocol):
             self._close_after = "close" in tokens
         if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if self._streams is not None and self._slow is not None:
+            method = self._parser.get_method().decode("latin-1")
+            pool = self._streams(method, self._url.decode("latin-1"))
+            if pool is not None:
+                self._start_body_stream(method, pool)
 
     def on_body(self, body: bytes) -> None:
+        stream = self._body_stream
+        if stream is not None:  # no size limit: the worker takes it as it comes
+            self._arm(self._limits.request_timeout, self._too_slow)  # a deadline per piece
+            stream.feed(body)
+            return
         self._grow(len(body) + 8, head=False)  # 8: a chunk's framing, at least
         self._body.append(body)
+
+    def _start_body_stream(self, method: str, pool: Executor) -> None:
+        """Answer this request in ``pool`` now, its body handed over as it arrives."""
+        if self._pending or self._busy:
+            raise _Refused(400, "MalformedRequest", "A streamed request may not be pipelined.")
+        transport = self.transport
+        assert transport is not None  # noqa: S101
+        loop = self._loop
+
+        def resume() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: the server stopped
+                loop.call_soon_threadsafe(self._resume_body)
+
+        stream = self._body_stream = BodyStream(transport.pause_reading, resume)
+        request = Request(method, self._url.decode("latin-1"), self._headers, b"", stream)
+        self._busy = True
+        assert self._slow is not None  # noqa: S101
+        handler = self._slow[0]
+        done = pool.submit(self._answer, handler, request)
+        done.add_done_callback(self._on_loop(functools.partial(self._answered, pool=pool)))
+
+    def _resume_body(self) -> None:
+        if self.transport is not None and not self._closing and self._writable:
+            self.transport.resume_reading()
 
     def on_message_complete(self) -> None:
         self._in_request = False
         self._disarm()
+        stream = self._body_stream
+        if stream is not None:  # its answer is on its way already
+            self._body_stream = None
+            stream.end()
+            if self._close_after:
+                self._closing = True
+            return
         method = self._parser.get_method().decode("latin-1")
         target = self._url.decode("latin-1")
         request = Request(method, target, self._headers, b"".join(self._body))
@@ -330,7 +446,7 @@ class Connection(asyncio.Protocol):
 
         return done
 
-    def _answered(self, future: Future[Any], *, last: bool, pool: Executor) -> None:
+    def _answered(self, future: Future[Any], *, pool: Executor, last: bool = False) -> None:
         self._busy = False
         reply = future.result()
         if self.transport is None or self.transport.is_closing():
@@ -342,8 +458,18 @@ class Connection(asyncio.Protocol):
             return
         if not isinstance(reply, tuple):
             reply = self._error(500, "InternalFailure", "No answer.")
-        self._send(reply, last)
+        self._send(reply, last or self._abandon_body())
         self._dispatch()
+
+    def _abandon_body(self) -> bool:
+        """Once an answer is out whole while its request body is still arriving: whether the
+        connection must close (the rest of that body cannot be told from a next request)."""
+        stream = self._body_stream
+        if stream is None or not stream.abandon():
+            return False
+        self._body_stream = None
+        self._in_request = False
+        return True
 
     # --- streamed answers: one chunk pulled at a time, while the client takes them -------------
 
@@ -351,8 +477,9 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         assert transport is not None  # noqa: S101
         self._busy = True
-        head = head_of(reply.status, reply.reason, reply.headers, last)
         if isinstance(reply.chunks, list):  # in memory already: no worker thread needed
+            last = last or self._abandon_body()
+            head = head_of(reply.status, reply.reason, reply.headers, last)
             transport.write(head + b"".join(reply.chunks))
             self._busy = False
             reply.close()  # (nothing to release: what was read is written)
@@ -360,7 +487,7 @@ class Connection(asyncio.Protocol):
                 self._close_lingering(transport)
             self._dispatch()
             return
-        transport.write(head)
+        transport.write(head_of(reply.status, reply.reason, reply.headers, last))
         self._stream = (iter(reply.chunks), reply, last, pool)
         self._pull()
 
@@ -388,7 +515,7 @@ class Connection(asyncio.Protocol):
             if reply.chunked:
                 transport.write(b"0\r\n\r\n")
             self._end_stream()
-            if last:
+            if last or self._abandon_body():
                 self._close_lingering(transport)
             self._dispatch()
             return
@@ -433,6 +560,9 @@ class Connection(asyncio.Protocol):
 
     def _fail(self, status: int, code: str, message: str) -> None:
         """The rest of the connection cannot be read: answer what was read, then this."""
+        if self._body_stream is not None:  # its worker sees the body break off
+            self._body_stream.end(failed=True)
+            self._body_stream = None
         self._closing = True
         self._in_request = False
         self._pending.append(self._error(status, code, message))

@@ -11,6 +11,7 @@ authentication, so bind it to loopback only.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import ipaddress
 import json
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._answer import Answer
@@ -30,6 +32,9 @@ from ._controls import Controls
 from ._durable import StateBusy, StateUnavailable
 from ._engine import Engine
 from ._errors import AwsError, SscStubError
+from ._git import PREFIX as GIT_PREFIX
+from ._git import ROUTES as GIT_ROUTES
+from ._git import Repos, valid_repo_name
 from ._http import AVAILABLE, Connection, Limits, Outgoing, Reply, Request, Streamed
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
@@ -162,6 +167,8 @@ class Front:
             if not wait and self.engine.options.state is not None:
                 return None  # reads and writes of the file
             return self._test_api(method, path[len(API_PREFIX) :], body)
+        if path.startswith(GIT_PREFIX):  # CodeCommit's git over HTTP
+            return self._git(request, path, query) if wait else self.server._git_pool
         authorization = request.headers.get("authorization", "")
         if authorization[:7].lower() == "bearer ":  # Bedrock's API keys, and nothing of IAM's
             return self._bedrock(request, path, authorization[7:].strip(), wait)
@@ -264,6 +271,41 @@ class Front:
         assert answer is not None  # a simulated operation is always answered
         return encode(answer, self._model.writer(action))
 
+    # --- CodeCommit's git over HTTP --------------------------------------------------------------
+
+    def _git(self, request: Request, path: str, query: str) -> Outgoing:
+        """``/v1/repos/<name>/...``: git's smart HTTP, for the current password of an Active
+        CodeCommit credential (Basic auth), answered by git http-backend (in a worker thread)."""
+        repos = self.server._repos
+        if not repos.available:
+            return _text(501, "sscstub found no git http-backend: install git to serve repos.")
+        name, _, rest = path[len(GIT_PREFIX) :].partition("/")
+        rest = f"/{rest}" if rest else ""
+        if not valid_repo_name(name):
+            return _text(
+                400,
+                f"{name!r} is not a CodeCommit repository name: 1 to 100 letters, digits,"
+                " '.', '_' or '-', not ending in .git.",
+            )
+        if not GIT_ROUTES.fullmatch(rest) or request.method not in ("GET", "POST"):
+            return _text(404, f"{request.method} {path} is not part of git's smart HTTP.")
+        pushing = rest == "/git-receive-pack" or "service=git-receive-pack" in query
+        login = _basic_auth(request.headers.get("authorization", ""))
+        challenge = {"WWW-Authenticate": 'Basic realm="sscstub CodeCommit"'}
+        if login is None:
+            return _text(401, "Authentication required.", challenge)
+        operation = "GitPush" if pushing else "GitPull"
+        if not self.engine.check_git_password(operation, *login):
+            return _text(401, "Authentication failed.", challenge)
+        if not repos.exists(name):
+            if not (pushing and repos.create_on_push):
+                return _text(404, f"Repository {name} does not exist.")
+            repos.add(name)
+        try:
+            return repos.serve(request, name, rest, query, login[0])
+        except ValueError:
+            return _text(500, "git http-backend failed before its answer began.")
+
     # --- Bedrock calls with an API key ----------------------------------------------------------
 
     def _bedrock(
@@ -353,6 +395,11 @@ class Front:
             if method == "DELETE" and route.startswith("users/"):
                 stub.remove_user(route[len("users/") :])
                 return _json(200, {"users": sorted(stub.users)})
+            if (method, route) == ("GET", "repos"):
+                return _json(200, {"repos": stub.repos})
+            if (method, route) == ("POST", "repos"):
+                stub.add_repo(data.get("name"))  # type: ignore[arg-type]
+                return _json(200, {"repos": stub.repos})
             if (method, route) == ("POST", "authenticate"):
                 if "api_key" in data:
                     ok = stub.authenticate_api_key(data["api_key"])
@@ -387,6 +434,30 @@ class Front:
                 "todo": "See docs/endpoint.md for the routes.",
             },
         )
+
+
+def _text(status: int, message: str, extra: Mapping[str, str] | None = None) -> Reply:
+    """A plain-text answer, as a git client prints it."""
+    data = f"{message}\n".encode()
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": str(len(data)),
+        "Date": http_date(int(time.time())),
+        **(extra or {}),
+    }
+    return status, headers, data
+
+
+def _basic_auth(authorization: str) -> tuple[str, str] | None:
+    """(user, password) of a Basic Authorization header, or None."""
+    if authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon and user else None
 
 
 def _bedrock_error(status: int, code: str, message: str, answer: Answer) -> Reply:
@@ -509,6 +580,7 @@ class Settings(NamedTuple):
     max_calls: int = 10_000
     idle_timeout: float = 5.0
     max_connections: int | None = None  # None: half the open-file limit, 1,000 at most
+    create_repos: bool = False  # a push to a repository that does not exist creates it
 
 
 class Server(Controls):
@@ -520,9 +592,16 @@ class Server(Controls):
     """
 
     def __init__(self, options: Options, settings: Settings | None = None) -> None:
-        host, port, verbose, allow_hosts, max_calls, idle_timeout, max_connections = (
-            settings or Settings()
-        )
+        (
+            host,
+            port,
+            verbose,
+            allow_hosts,
+            max_calls,
+            idle_timeout,
+            max_connections,
+            create_repos,
+        ) = settings or Settings()
         if not AVAILABLE:
             raise SscStubError(
                 "The endpoint needs httptools, which is not installed.",
@@ -583,6 +662,10 @@ class Server(Controls):
         # elsewhere, so the loop (and every other connection) is never held up.
         waits = options.state is not None or options.upstream is not None or options.moto
         self._workers = ThreadPoolExecutor(8, "sscstub") if waits else None
+        # CodeCommit's git over HTTP: repositories of this server's own, git runs in threads
+        # of their own (made only when a git request comes).
+        self._repos = Repos(options.state, create_repos)
+        self._git_pool = ThreadPoolExecutor(16, "sscstub-git")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
@@ -591,6 +674,23 @@ class Server(Controls):
     @property
     def account_id(self) -> str:
         return self._engine.account_id
+
+    # --- CodeCommit repositories (git over HTTP at /v1/repos/<name>) -----------------------------
+
+    @property
+    def repos(self) -> list[str]:
+        """The names of this server's git repositories."""
+        return self._repos.names() if self._repos._root is not None else []
+
+    @property
+    def repos_dir(self) -> Path:
+        """Where they are: beside the state file, or a temporary folder removed at stop."""
+        return self._repos.root
+
+    def add_repo(self, name: str) -> None:
+        """A new, empty repository that ``git clone {url}/v1/repos/{name}`` reaches with a
+        CodeCommit credential's ServiceUserName and ServicePassword."""
+        self._repos.add(name)
 
     def _answer(self, request: Request, wait: bool = False) -> Outgoing | Executor | None:
         reply = self._front.answer(request, wait)
@@ -607,10 +707,21 @@ class Server(Controls):
         loop = self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)  # this thread's loop
 
+        def streams(method: str, target: str) -> Executor | None:
+            """A git push's body goes to git http-backend as it arrives."""
+            if method == "POST" and target.startswith(GIT_PREFIX) and self._repos.available:
+                return self._git_pool
+            return None
+
         def connection() -> Connection:
-            slow = None if self._workers is None else (self._answer_waiting, self._workers)
+            pool = self._workers or self._git_pool
             return Connection(
-                self._answer, self._front.error, self._limits, self._connections, slow
+                self._answer,
+                self._front.error,
+                self._limits,
+                self._connections,
+                (self._answer_waiting, pool),
+                streams,
             )
 
         server = loop.run_until_complete(loop.create_server(connection, sock=self._socket))
@@ -649,9 +760,10 @@ class Server(Controls):
             self._thread.join()
             self._thread = None
         self._socket.close()
-        for pool in (self._workers, self._relays):
+        for pool in (self._workers, self._relays, self._git_pool):
             if pool is not None:
                 pool.shutdown(wait=True)
+        self._repos.close()
         if self._engine.elsewhere is not None:
             self._engine.elsewhere.upstream.close()
         self._engine.close(final=True)
@@ -665,6 +777,7 @@ def serve(
     allow_hosts: Iterable[str] = (),
     max_calls: int = 10_000,
     idle_timeout: float = 5.0,
+    create_repos: bool = False,
     **options: Unpack[StubOptions],
 ) -> Server:
     """A local IAM endpoint for the same options as `mock_ssc`, started: ``with sscstub.serve(
@@ -675,6 +788,9 @@ def serve(
         ``Host`` or in ``Origin`` (a docker-compose service name, say).
     :param max_calls: the calls log keeps the most recent ones (long parameter values cut).
     :param idle_timeout: seconds an idle connection, or an unfinished request, is kept.
+    :param create_repos: a git push to a repository that does not exist creates it (else 404).
     """
-    settings = Settings(host, port, verbose, tuple(allow_hosts), max_calls, idle_timeout)
+    settings = Settings(
+        host, port, verbose, tuple(allow_hosts), max_calls, idle_timeout, None, create_repos
+    )
     return Server(Options.from_keywords(**options), settings).start()

@@ -1,0 +1,280 @@
+"""CodeCommit's HTTPS git credentials where they are used: the real ``git`` binary clones,
+pushes and fetches ``/v1/repos/<name>`` on the endpoint (git http-backend behind Basic auth),
+with the current password only."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import pytest
+from test_server import client_for
+
+import sscstub
+from sscstub._git import http_backend
+
+if shutil.which("git") is None or http_backend() is None:
+    pytest.skip(
+        "git and git http-backend are needed (apt-get install git)", allow_module_level=True
+    )
+
+CC = "codecommit.amazonaws.com"
+
+
+class Git:
+    """The real git, with a clean environment (no user config, never a prompt)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.env = {
+            "PATH": os.environ["PATH"],
+            "HOME": str(home),
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_AUTHOR_NAME": "a",
+            "GIT_AUTHOR_EMAIL": "a@example.com",
+            "GIT_COMMITTER_NAME": "a",
+            "GIT_COMMITTER_EMAIL": "a@example.com",
+        }
+
+    def __call__(self, *args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.home,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+
+def repo_url(server_url: str, user: str, password: str, name: str = "demo") -> str:
+    return (
+        f"http://{quote(user, safe='')}:{quote(password, safe='')}@{server_url[7:]}/v1/repos/{name}"
+    )
+
+
+@pytest.fixture
+def git(tmp_path: Path) -> Git:
+    return Git(tmp_path)
+
+
+@pytest.fixture
+def server() -> Iterator[sscstub.Server]:
+    with sscstub.serve(users=["jane", "bob"]) as running:
+        running.add_repo("demo")
+        yield running
+
+
+def credential(server: sscstub.Server, user: str = "jane") -> dict[str, Any]:
+    made = client_for(server.url).create_service_specific_credential(UserName=user, ServiceName=CC)
+    return made["ServiceSpecificCredential"]  # type: ignore[no-any-return]
+
+
+def commit(git: Git, where: Path, message: str) -> None:
+    (where / f"{message}.txt").write_text(message)
+    assert git("add", ".", cwd=where).returncode == 0
+    assert git("commit", "-q", "-m", message, cwd=where).returncode == 0
+
+
+def test_clone_push_and_fetch_with_the_current_password(
+    server: sscstub.Server, git: Git, tmp_path: Path
+) -> None:
+    cred = credential(server)
+    url = repo_url(server.url, cred["ServiceUserName"], cred["ServicePassword"])
+    assert git("clone", "-q", url, "one").returncode == 0
+    commit(git, tmp_path / "one", "first")
+    pushed = git("push", "-q", "origin", "HEAD:main", cwd=tmp_path / "one")
+    assert pushed.returncode == 0, pushed.stderr
+    assert git("clone", "-q", url, "two").returncode == 0
+    assert (tmp_path / "two" / "first.txt").read_text() == "first"
+    commit(git, tmp_path / "one", "second")
+    assert git("push", "-q", "origin", "HEAD:main", cwd=tmp_path / "one").returncode == 0
+    assert git("pull", "-q", "--ff-only", cwd=tmp_path / "two").returncode == 0
+    assert (tmp_path / "two" / "second.txt").exists()
+    operations = {c.operation for c in server.calls}
+    assert {"codecommit:GitPull", "codecommit:GitPush"} <= operations
+    assert all(cred["ServicePassword"] not in str(c.params) for c in server.calls)
+
+
+@pytest.mark.parametrize("rotation", ["reset", "inactive", "deleted"])
+def test_a_password_that_is_no_longer_current_is_refused(
+    server: sscstub.Server, git: Git, rotation: str
+) -> None:
+    cred = credential(server)
+    url = repo_url(server.url, cred["ServiceUserName"], cred["ServicePassword"])
+    assert git("clone", "-q", url, "before").returncode == 0
+    iam, ids = client_for(server.url), {"UserName": "jane"}
+    ids["ServiceSpecificCredentialId"] = cred["ServiceSpecificCredentialId"]
+    if rotation == "reset":
+        iam.reset_service_specific_credential(**ids)
+    elif rotation == "inactive":
+        iam.update_service_specific_credential(**ids, Status="Inactive")
+    else:
+        iam.delete_service_specific_credential(**ids)
+    refused = git("clone", "-q", url, "after")
+    assert refused.returncode == 128
+    assert "Authentication failed" in refused.stderr
+    assert server.calls[-1].error_code == "AuthenticationFailed"
+
+
+def test_the_right_password_under_another_users_name_is_refused(
+    server: sscstub.Server, git: Git
+) -> None:
+    jane, bob = credential(server, "jane"), credential(server, "bob")
+    url = repo_url(server.url, bob["ServiceUserName"], jane["ServicePassword"])
+    refused = git("clone", "-q", url, "clone")
+    assert refused.returncode == 128 and "Authentication failed" in refused.stderr
+
+
+def raw(url: str, target: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", target, headers=headers)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response.status, dict(response.getheaders()), data
+
+
+def basic(user: str, password: str) -> str:
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        ("/v1/repos/../../etc/info/refs?service=git-upload-pack", 400),
+        ("/v1/repos/..%2F..%2Fetc/info/refs?service=git-upload-pack", 400),
+        ("/v1/repos/%2e%2e/info/refs?service=git-upload-pack", 400),
+        ("/v1/repos/demo.git/info/refs?service=git-upload-pack", 400),
+        ("/v1/repos/" + "a" * 101 + "/info/refs?service=git-upload-pack", 400),
+        ("/v1/repos//info/refs", 400),
+        ("/v1/repos/demo/../../../etc/passwd", 404),
+        ("/v1/repos/demo/objects/info/packs", 404),
+        ("/v1/repos/demo/config", 404),
+        ("/v1/repos/missing/info/refs?service=git-upload-pack", 404),
+    ],
+)
+def test_names_and_paths_outside_the_rules_are_refused(
+    server: sscstub.Server, target: str, status: int
+) -> None:
+    cred = credential(server)
+    auth = basic(cred["ServiceUserName"], cred["ServicePassword"])
+    got, _headers, body = raw(server.url, target, Authorization=auth)
+    assert got == status, body
+    assert b"root:" not in body
+
+
+def test_no_credentials_get_a_basic_challenge(server: sscstub.Server) -> None:
+    status, headers, _body = raw(server.url, "/v1/repos/demo/info/refs?service=git-upload-pack")
+    assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
+
+
+def test_a_web_page_cannot_reach_the_repositories(server: sscstub.Server) -> None:
+    cred = credential(server)
+    auth = basic(cred["ServiceUserName"], cred["ServicePassword"])
+    target = "/v1/repos/demo/info/refs?service=git-upload-pack"
+    assert raw(server.url, target, Authorization=auth, Host="evil.example")[0] == 403
+    assert raw(server.url, target, Authorization=auth, Origin="https://evil.example")[0] == 403
+
+
+def test_a_push_to_a_missing_repository_is_404_unless_create_repos(
+    git: Git, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GIT_DIR", "/nonexistent")  # the CGI's environment is its own
+    local = tmp_path / "local"
+    local.mkdir()
+    assert git("init", "-q", "-b", "main", cwd=local).returncode == 0
+    commit(git, local, "first")
+    for create in (False, True):
+        with sscstub.serve(users=["jane"], create_repos=create) as server:
+            cred = credential(server)
+            url = repo_url(server.url, cred["ServiceUserName"], cred["ServicePassword"], "new")
+            pushed = git("push", "-q", url, "HEAD:main", cwd=local)
+            assert (pushed.returncode == 0) == create, pushed.stderr
+            assert server.repos == (["new"] if create else [])
+            if not create:
+                assert "not found" in pushed.stderr or "404" in pushed.stderr
+
+
+def test_repositories_through_the_test_api_and_beside_the_state_file(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    with sscstub.serve(users=["jane"], state=state) as server:
+        import json
+
+        parts = urlsplit(server.url)
+        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+        connection.request(
+            "POST",
+            "/_sscstub/repos",
+            body=json.dumps({"name": "made-by-api"}),
+            headers={"Content-Type": "application/json"},
+        )
+        assert json.loads(connection.getresponse().read()) == {"repos": ["made-by-api"]}
+        connection.request("POST", "/_sscstub/repos", body='{"name": "../x"}',
+                           headers={"Content-Type": "application/json"})  # fmt: skip
+        assert connection.getresponse().status == 400
+        connection.close()
+        assert server.repos_dir == tmp_path / "state.db-repos"
+    assert (tmp_path / "state.db-repos" / "made-by-api" / "HEAD").is_file()  # kept, as state is
+    with sscstub.serve() as server:
+        server.add_repo("temporary")
+        folder = server.repos_dir
+        assert folder.is_dir()
+    assert not folder.exists()  # a temporary folder goes with its server
+
+
+def test_a_large_push_and_clone_stream_with_bounded_memory(git: Git, tmp_path: Path) -> None:
+    """64 MB of incompressible data pushed and cloned back through a real `sscstub serve`
+    process, whose resident memory must grow by far less than that."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sscstub", "serve", "--port", "0", "--users", "jane",
+         "--create-repos"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().split(" at ", 1)[1].strip()
+
+        def rss_mb() -> float:
+            with open(f"/proc/{process.pid}/status") as status:
+                line = next(x for x in status if x.startswith("VmHWM:"))  # the peak
+            return int(line.split()[1]) / 1024
+
+        cred = credential_at(url)
+        before = rss_mb()
+        local = tmp_path / "big"
+        local.mkdir()
+        assert git("init", "-q", "-b", "main", cwd=local).returncode == 0
+        (local / "blob.bin").write_bytes(os.urandom(64 * 1024 * 1024))
+        assert git("add", ".", cwd=local).returncode == 0
+        assert git("commit", "-q", "-m", "big", cwd=local).returncode == 0
+        remote = repo_url(url, cred["ServiceUserName"], cred["ServicePassword"], "big")
+        started = time.monotonic()
+        pushed = git("push", "-q", remote, "HEAD:main", cwd=local)
+        assert pushed.returncode == 0, pushed.stderr
+        assert git("clone", "-q", remote, "back").returncode == 0
+        assert (tmp_path / "back" / "blob.bin").stat().st_size == 64 * 1024 * 1024
+        grown = rss_mb() - before
+        assert grown < 24, f"the server's peak memory grew by {grown:.0f} MB for a 64 MB push"
+        assert time.monotonic() - started < 300
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def credential_at(url: str) -> dict[str, Any]:
+    made = client_for(url).create_service_specific_credential(UserName="jane", ServiceName=CC)
+    return made["ServiceSpecificCredential"]  # type: ignore[no-any-return]
