@@ -325,8 +325,16 @@ class Connection(asyncio.Protocol):
             raise _Refused(
                 501, "NotImplemented", f"Transfer-Encoding {coding!r}: only chunked is read."
             )
+        pool = None
+        if self._streams is not None and self._slow is not None:
+            method = self._parser.get_method().decode("latin-1")
+            pool = self._streams(method, self._url.decode("latin-1"))
         declared = headers.get("content-length")
-        if declared is not None and int(declared) > self._limits.max_request - self._size:
+        if (
+            pool is None  # a streamed body has no size limit: it is never held whole
+            and declared is not None
+            and int(declared) > self._limits.max_request - self._size
+        ):
             raise _Refused(413, "RequestEntityTooLarge", self._too_large())
         tokens = {t.strip().lower() for t in headers.get("connection", "").split(",")}
         if self._parser.get_http_version() == "1.0":
@@ -335,11 +343,8 @@ class Connection(asyncio.Protocol):
             self._close_after = "close" in tokens
         if headers.get("expect", "").lower() == "100-continue" and self.transport is not None:
             self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if self._streams is not None and self._slow is not None:
-            method = self._parser.get_method().decode("latin-1")
-            pool = self._streams(method, self._url.decode("latin-1"))
-            if pool is not None:
-                self._start_body_stream(method, pool)
+        if pool is not None:
+            self._start_body_stream(self._parser.get_method().decode("latin-1"), pool)
 
     def on_body(self, body: bytes) -> None:
         stream = self._body_stream

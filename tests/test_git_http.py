@@ -278,3 +278,68 @@ def test_a_large_push_and_clone_stream_with_bounded_memory(git: Git, tmp_path: P
 def credential_at(url: str) -> dict[str, Any]:
     made = client_for(url).create_service_specific_credential(UserName="jane", ServiceName=CC)
     return made["ServiceSpecificCredential"]  # type: ignore[no-any-return]
+
+
+# --- hostile requests on the streamed route ----------------------------------------------------
+
+
+def _exchange(url: str, data: bytes, deadline: float = 15.0) -> bytes:
+    import socket
+
+    parts = urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=deadline) as sock:
+        sock.sendall(data)
+        answer = b""
+        started = time.monotonic()
+        while time.monotonic() - started < deadline:
+            try:
+                piece = sock.recv(65536)
+            except ConnectionResetError:
+                return answer
+            if not piece:
+                return answer
+            answer += piece
+    pytest.fail(f"the connection stayed open past {deadline} s: {answer[:200]!r}")
+
+
+def test_an_unauthenticated_push_is_refused_before_its_body_is_read(
+    server: sscstub.Server,
+) -> None:
+    head = (
+        b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Content-Type: application/x-git-receive-pack-request\r\n"
+        b"Content-Length: 1000000000\r\n\r\n"
+    )
+    answer = _exchange(server.url, head + b"x" * 65536)
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"Connection: close" in answer
+
+
+def test_a_push_body_that_stops_arriving_is_cut_off() -> None:
+    with sscstub.serve(users=["jane"], idle_timeout=0.5) as server:
+        server.add_repo("demo")
+        cred = credential(server)
+        auth = basic(cred["ServiceUserName"], cred["ServicePassword"]).encode()
+        head = (
+            b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Authorization: " + auth + b"\r\n"
+            b"Content-Type: application/x-git-receive-pack-request\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n4\r\n0000\r\n"
+        )
+        answer = _exchange(server.url, head)  # ... and nothing more
+        assert b"408 Request Timeout" in answer
+        client_for(server.url).list_service_specific_credentials(UserName="jane")  # still served
+
+
+def test_a_push_behind_pipelined_requests_is_answered_after_them(server: sscstub.Server) -> None:
+    cred = credential(server)
+    auth = basic(cred["ServiceUserName"], cred["ServicePassword"]).encode()
+    first = b"GET /_sscstub/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    push = (
+        b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: " + auth + b"\r\nContent-Length: 4\r\n\r\n0000"
+    )
+    answer = _exchange(server.url, first * 40 + push + b"GET / HTTP/1.1\r\n\r\n", 10)
+    assert answer.count(b'{"ok": true}') == 40
+    # the push is answered (git http-backend: an empty push is not a valid one), and so is
+    # what came after it, or the connection is closed; nothing hangs
+    assert answer.count(b"HTTP/1.1 ") >= 41

@@ -360,3 +360,26 @@ def test_an_in_process_stub_learns_users_from_the_upstream(
         iam.update_user(UserName="erin", NewUserName="erin2")
         assert [c.user_name for c in stub.credentials] == ["erin2"]
     assert json.loads(json.dumps(sorted(stub.options.users))) == []
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", b""],
+)
+def test_an_upstream_that_answers_garbage_gets_502_or_a_cut_answer(garbage: bytes) -> None:
+    def answer(handler: Any, body: bytes) -> None:
+        handler.wfile.write(garbage)
+        handler.close_connection = True
+
+    with (
+        recording_upstream(answer) as (url, _seen),
+        sscstub.serve(upstream=url, users=["jane"]) as server,
+    ):
+        try:
+            status, _headers, data = raw(server.url, "GET", "/", Authorization=_signed("s3"))
+        except http.client.IncompleteRead:  # the upstream's answer broke off: so does ours
+            status = 0
+        assert status in (0, 502)
+        client("iam", server.url).create_service_specific_credential(
+            UserName="jane", ServiceName=CC
+        )  # sscstub still serves
