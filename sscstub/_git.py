@@ -10,6 +10,7 @@ arrives and its output is passed on in pieces, so a large push or clone is never
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import re
@@ -17,11 +18,13 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from ._errors import SscStubError
-from ._http import Request, Streamed
+from ._http import Reply, Request, Streamed
+from ._query import http_date
 
 PREFIX = "/v1/repos/"
 # CodeCommit: 1 to 100 letters, digits, '.', '_' and '-'; '.' and '..' are not names, and a
@@ -248,3 +251,27 @@ def _cgi_head(out: int) -> tuple[int, str, list[tuple[str, str]], bytes]:
         elif name and name.lower() not in ("content-length", "transfer-encoding", "connection"):
             headers.append((name.strip(), value.strip()))
     return status, reason or "OK", headers, data[end.end() :]
+
+
+def text_reply(status: int, message: str, extra: Mapping[str, str] | None = None) -> Reply:
+    """A plain-text answer, as a git client prints it."""
+    data = f"{message}\n".encode()
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Content-Length": str(len(data)),
+        "Date": http_date(int(time.time())),
+        **(extra or {}),
+    }
+    return status, headers, data
+
+
+def basic_auth(authorization: str) -> tuple[str, str] | None:
+    """(user, password) of a Basic Authorization header, or None."""
+    if authorization[:6].lower() != "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    user, colon, password = decoded.partition(":")
+    return (user, password) if colon and user else None

@@ -11,11 +11,8 @@ authentication, so bind it to loopback only.
 from __future__ import annotations
 
 import asyncio
-import base64
-import functools
 import ipaddress
 import json
-import re
 import socket
 import sys
 import threading
@@ -28,13 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._answer import Answer
+from ._bedrock import bedrock_error, bedrock_operation
 from ._controls import Controls
 from ._durable import StateBusy, StateUnavailable
 from ._engine import Engine
 from ._errors import AwsError, SscStubError
 from ._git import PREFIX as GIT_PREFIX
 from ._git import ROUTES as GIT_ROUTES
-from ._git import Repos, valid_repo_name
+from ._git import Repos, basic_auth, text_reply, valid_repo_name
 from ._http import AVAILABLE, Connection, Limits, Outgoing, Reply, Request, Streamed
 from ._model import default_service_model, iam
 from ._operations import OPERATIONS
@@ -278,33 +276,33 @@ class Front:
         CodeCommit credential (Basic auth), answered by git http-backend (in a worker thread)."""
         repos = self.server._repos
         if not repos.available:
-            return _text(501, "sscstub found no git http-backend: install git to serve repos.")
+            return text_reply(501, "sscstub found no git http-backend: install git to serve repos.")
         name, _, rest = path[len(GIT_PREFIX) :].partition("/")
         rest = f"/{rest}" if rest else ""
         if not valid_repo_name(name):
-            return _text(
+            return text_reply(
                 400,
                 f"{name!r} is not a CodeCommit repository name: 1 to 100 letters, digits,"
                 " '.', '_' or '-', not ending in .git.",
             )
         if not GIT_ROUTES.fullmatch(rest) or request.method not in ("GET", "POST"):
-            return _text(404, f"{request.method} {path} is not part of git's smart HTTP.")
+            return text_reply(404, f"{request.method} {path} is not part of git's smart HTTP.")
         pushing = rest == "/git-receive-pack" or "service=git-receive-pack" in query
-        login = _basic_auth(request.headers.get("authorization", ""))
+        login = basic_auth(request.headers.get("authorization", ""))
         challenge = {"WWW-Authenticate": 'Basic realm="sscstub CodeCommit"'}
         if login is None:
-            return _text(401, "Authentication required.", challenge)
+            return text_reply(401, "Authentication required.", challenge)
         operation = "GitPush" if pushing else "GitPull"
         if not self.engine.check_git_password(operation, *login):
-            return _text(401, "Authentication failed.", challenge)
+            return text_reply(401, "Authentication failed.", challenge)
         if not repos.exists(name):
             if not (pushing and repos.create_on_push):
-                return _text(404, f"Repository {name} does not exist.")
+                return text_reply(404, f"Repository {name} does not exist.")
             repos.add(name)
         try:
             return repos.serve(request, name, rest, query, login[0])
         except ValueError:
-            return _text(500, "git http-backend failed before its answer began.")
+            return text_reply(500, "git http-backend failed before its answer began.")
 
     # --- Bedrock calls with an API key ----------------------------------------------------------
 
@@ -320,7 +318,7 @@ class Front:
                 return None  # the check reads the state file
             answer = self.engine.check_api_key(service, operation, token)
             if answer.error is not None:
-                return _bedrock_error(403, answer.error["Code"], answer.error["Message"], answer)
+                return bedrock_error(403, answer.error["Code"], answer.error["Message"], answer)
         if self.relays_bedrock:
             return self._relay(request) if wait else self.relays
         message = (
@@ -328,7 +326,7 @@ class Front:
             " is not answered here. Start the endpoint with --upstream URL to pass such calls on."
         )
         now = int(time.time())
-        return _bedrock_error(
+        return bedrock_error(
             501,
             "NotImplemented",
             message,
@@ -434,75 +432,6 @@ class Front:
                 "todo": "See docs/endpoint.md for the routes.",
             },
         )
-
-
-def _text(status: int, message: str, extra: Mapping[str, str] | None = None) -> Reply:
-    """A plain-text answer, as a git client prints it."""
-    data = f"{message}\n".encode()
-    headers = {
-        "Content-Type": "text/plain; charset=utf-8",
-        "Content-Length": str(len(data)),
-        "Date": http_date(int(time.time())),
-        **(extra or {}),
-    }
-    return status, headers, data
-
-
-def _basic_auth(authorization: str) -> tuple[str, str] | None:
-    """(user, password) of a Basic Authorization header, or None."""
-    if authorization[:6].lower() != "basic ":
-        return None
-    try:
-        decoded = base64.b64decode(authorization[6:].strip(), validate=True).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    user, colon, password = decoded.partition(":")
-    return (user, password) if colon and user else None
-
-
-def _bedrock_error(status: int, code: str, message: str, answer: Answer) -> Reply:
-    """An error as Bedrock's JSON protocol sends it (observed body; type header: inferred)."""
-    data = json.dumps({"Message": message}).encode()
-    headers = {
-        "Date": http_date(answer.time),
-        "Content-Type": "application/json",
-        "Content-Length": str(len(data)),
-        "x-amzn-RequestId": answer.request_id,
-        "x-amzn-ErrorType": code,
-    }
-    return status, headers, data
-
-
-@functools.cache
-def _bedrock_routes() -> list[tuple[str, re.Pattern[str], str, str]]:
-    """(method, path pattern, service, operation) of every Bedrock operation botocore knows."""
-    import botocore.session
-
-    session = botocore.session.get_session()
-    routes = []
-    for service in ("bedrock-runtime", "bedrock"):
-        try:
-            model = session.get_service_model(service)
-        except Exception:  # noqa: BLE001  (an old botocore without Bedrock)
-            continue
-        for name in model.operation_names:
-            http = model.operation_model(name).http
-            uri = http.get("requestUri", "/").split("?", 1)[0]
-            pattern = re.sub(
-                r"\\{[^}]+\\}",
-                lambda m: ".+" if m.group(0).endswith("+\\}") else "[^/]+",
-                re.escape(uri),
-            )
-            routes.append((http.get("method", "POST"), re.compile(pattern + "$"), service, name))
-    return routes
-
-
-def bedrock_operation(method: str, path: str) -> tuple[str, str]:
-    """The Bedrock service and operation a request is for (by the models' HTTP bindings)."""
-    for verb, pattern, service, name in _bedrock_routes():
-        if verb == method and pattern.match(path):
-            return service, name
-    return "bedrock", f"{method} {path}"
 
 
 def _iam_params(body: bytes, query: str) -> dict[str, str] | None:

@@ -75,8 +75,10 @@ def server() -> Iterator[sscstub.Server]:
         yield running
 
 
-def credential(server: sscstub.Server, user: str = "jane") -> dict[str, Any]:
-    made = client_for(server.url).create_service_specific_credential(UserName=user, ServiceName=CC)
+def credential(where: sscstub.Server | str, user: str = "jane") -> dict[str, Any]:
+    """A new CodeCommit credential of ``user`` on the endpoint (a server, or its URL)."""
+    url = where if isinstance(where, str) else where.url
+    made = client_for(url).create_service_specific_credential(UserName=user, ServiceName=CC)
     return made["ServiceSpecificCredential"]  # type: ignore[no-any-return]
 
 
@@ -253,7 +255,7 @@ def test_a_large_push_and_clone_stream_with_bounded_memory(git: Git, tmp_path: P
                 line = next(x for x in status if x.startswith("VmHWM:"))  # the peak
             return int(line.split()[1]) / 1024
 
-        cred = credential_at(url)
+        cred = credential(url)
         before = rss_mb()
         local = tmp_path / "big"
         local.mkdir()
@@ -273,11 +275,6 @@ def test_a_large_push_and_clone_stream_with_bounded_memory(git: Git, tmp_path: P
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
-
-
-def credential_at(url: str) -> dict[str, Any]:
-    made = client_for(url).create_service_specific_credential(UserName="jane", ServiceName=CC)
-    return made["ServiceSpecificCredential"]  # type: ignore[no-any-return]
 
 
 # --- hostile requests on the streamed route ----------------------------------------------------
