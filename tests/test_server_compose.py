@@ -5,6 +5,7 @@ agree about users, DeleteUser and renames, as in-process composition does."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import subprocess
@@ -194,13 +195,13 @@ def test_configured_users_stay_local_behind_an_upstream(moto_url: str) -> None:
 
 
 def test_an_upstream_that_goes_away_gets_502_and_sscstub_still_serves() -> None:
-    with moto_server_process() as url, sscstub.serve(upstream=url, users=["jane"]) as server:
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(moto_server_process())
+        server = sscstub.serve(upstream=url, users=["jane"])  # outlives the moto server
         iam = client("iam", server.url, retries={"max_attempts": 1})
         iam.create_user(UserName="bob")
         iam.create_service_specific_credential(UserName="bob", ServiceName=CC)
-    # (the moto server has stopped; a new endpoint in front of where it was)
-    with sscstub.serve(upstream=url, users=["jane"]) as server:
-        iam = client("iam", server.url, retries={"max_attempts": 1})
+    try:  # the moto server has stopped; the same endpoint goes on
         with pytest.raises(ClientError) as relayed:
             iam.list_users()
         assert code_of(relayed.value) == ("BadGateway", 502)
@@ -209,7 +210,9 @@ def test_an_upstream_that_goes_away_gets_502_and_sscstub_still_serves() -> None:
             iam.create_service_specific_credential(UserName="bob", ServiceName=CC)
         assert code_of(lookup.value) == ("BadGateway", 502)
         iam.create_service_specific_credential(UserName="jane", ServiceName=CC)  # still served
-        assert [c.user_name for c in server.credentials] == ["jane"]
+        assert [c.user_name for c in server.credentials] == ["bob", "jane"]
+    finally:
+        server.stop()
 
 
 def _iam_form(action: str, **params: str) -> bytes:
@@ -383,3 +386,51 @@ def test_an_upstream_that_answers_garbage_gets_502_or_a_cut_answer(garbage: byte
         client("iam", server.url).create_service_specific_credential(
             UserName="jane", ServiceName=CC
         )  # sscstub still serves
+
+
+# --- Bedrock API keys on the endpoint ---------------------------------------------------------
+
+
+def _bedrock_key(server: sscstub.Server) -> str:
+    made = client("iam", server.url).create_service_specific_credential(
+        UserName="jane", ServiceName="bedrock.amazonaws.com"
+    )
+    return made["ServiceSpecificCredential"]["ServiceCredentialSecret"]  # type: ignore[no-any-return]
+
+
+CONVERSE = "/model/anthropic.claude-3-haiku-20240307-v1%3A0/converse"
+
+
+def test_an_accepted_key_is_relayed_and_a_refused_one_is_not() -> None:
+    def answer(handler: Any, body: bytes) -> None:
+        send(handler, 200, b'{"stopReason": "end_turn"}', [("Content-Type", "application/json")])
+
+    with (
+        recording_upstream(answer) as (url, seen),
+        sscstub.serve(upstream=url, users=["jane"]) as server,
+    ):
+        key = _bedrock_key(server)
+        status, _headers, data = raw(
+            server.url, "POST", CONVERSE, b"{}", Authorization=f"Bearer {key}"
+        )
+        assert (status, data) == (200, b'{"stopReason": "end_turn"}')
+        received = {name.lower(): value for name, value in seen.requests[0][2]}
+        assert received["authorization"] == f"Bearer {key}"  # unchanged
+        status, headers, data = raw(
+            server.url, "POST", CONVERSE, b"{}", Authorization="Bearer ABSK" + "x" * 40
+        )
+        assert status == 403 and ("x-amzn-ErrorType", "AccessDeniedException") in headers
+        assert json.loads(data) == {
+            "Message": "Authentication failed: Please make sure your API Key is valid."
+        }
+        assert len(seen.requests) == 1  # the refused call never reached the upstream
+        assert [c.operation for c in server.calls][-2:] == ["bedrock-runtime:Converse"] * 2
+
+
+def test_short_term_tokens_are_not_checked() -> None:
+    with sscstub.serve(users=["jane"]) as server:
+        status, _headers, data = raw(
+            server.url, "POST", CONVERSE, b"{}", Authorization="Bearer bedrock-api-key-abc"
+        )
+        assert status == 501 and b"bedrock-runtime Converse" in data
+        assert [c.operation for c in server.calls] == []  # nothing checked, nothing logged
