@@ -8,7 +8,6 @@ While moto's ``mock_aws`` is active, IAM operations sscstub does not simulate ar
 
 from __future__ import annotations
 
-import functools
 import sys
 from typing import Any
 
@@ -24,12 +23,15 @@ def mock_on() -> bool:
     return bool(getattr(getattr(models, "botocore_stubber", None), "enabled", False))
 
 
-@functools.cache
 def _iam_backends() -> Any:
-    """moto's BackendDict for IAM: one per process, looked up once."""
-    from moto.backends import get_backend
+    """moto's BackendDict for IAM, as its module holds it now (not cached: a module that was
+    imported again, as pytester's in-process runs make happen, holds a new one)."""
+    models = MODULES.get("moto.iam.models")
+    if models is None:
+        from moto.backends import get_backend
 
-    return get_backend("iam")
+        return get_backend("iam")
+    return models.iam_backends
 
 
 def _backend(account_id: str) -> Any:

@@ -551,6 +551,11 @@ class Server(Controls):
         self._engine = Engine(options, max_calls=max_calls)
         self._pending = []
         self.verbose: bool = verbose
+        moto = None
+        if options.moto:  # before anything is bound or started: it may be missing
+            from ._relay import MotoDispatch
+
+            moto = MotoDispatch()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -569,10 +574,8 @@ class Server(Controls):
         self._relays: ThreadPoolExecutor | None = None
         if options.moto or options.upstream is not None:
             self._relays = ThreadPoolExecutor(32, "sscstub-relay")
-            if options.moto:
-                from ._relay import MotoDispatch
-
-                dispatch = MotoDispatch()
+            if moto is not None:
+                dispatch = moto
                 self._rest = lambda request: dispatch(request, self.port)
             else:
                 assert self._engine.elsewhere is not None

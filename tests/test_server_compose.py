@@ -162,7 +162,9 @@ def test_the_marker_serves_with_moto(pytester: pytest.Pytester) -> None:
             assert ssc_server.options.moto is True
         """
     )
-    pytester.runpytest_inprocess("-p", "no:randomly").assert_outcomes(passed=1)
+    # In a subprocess: an in-process run drops the modules it imported first, and the next
+    # test's server would mix two imports of sscstub's modules.
+    pytester.runpytest_subprocess("-p", "no:randomly").assert_outcomes(passed=1)
 
 
 def test_without_moto_serve_moto_says_what_to_install() -> None:
