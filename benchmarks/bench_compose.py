@@ -11,7 +11,8 @@ pre-encoded, SigV4-shaped requests (the server's own cost, not the client's):
   through ``sscstub serve --moto``, against plain ``sscstub serve``;
 * compose-relay: CreateAccessKey+DeleteAccessKey pairs (moto's operations) through ``sscstub
   serve --upstream`` in front of a ``moto_server`` process, against that ``moto_server``
-  directly.
+  directly, from a boto3 client (what users run); the same from the lean client is printed
+  too (the relay's own cost, undiluted).
 
 Each server runs in its own process. Nothing here asserts a time.
 """
@@ -90,6 +91,30 @@ def per_call(port: int, kind: str, seconds: float) -> float:
     return statistics.median(times)
 
 
+def per_call_boto3(port: int, seconds: float) -> float:
+    """The same pairs from a boto3 client (signing, serialising, parsing included)."""
+    import boto3
+
+    iam = boto3.client(
+        "iam",
+        region_name="us-east-1",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="t",
+    )
+    times: list[float] = []
+    deadline = None
+    while deadline is None or time.perf_counter() < deadline:
+        t0 = time.perf_counter()
+        key = iam.create_access_key(UserName="bench")["AccessKey"]["AccessKeyId"]
+        iam.delete_access_key(UserName="bench", AccessKeyId=key)
+        if deadline is None:  # the first pair loads the client's model: not timed
+            deadline = time.perf_counter() + seconds
+            continue
+        times.append((time.perf_counter() - t0) / 2 * 1e6)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short runs: prove the script works")
@@ -105,13 +130,16 @@ def main() -> int:
         "--moto": start("--moto", "--users", "bench"),
         "--upstream": start("--upstream", f"http://127.0.0.1:{moto_port}"),
     }
-    times: dict[str, list[float]] = {k: [] for k in ("plain", "--moto", "moto direct", "relay")}
+    kinds = ("plain", "--moto", "moto direct", "relay", "boto3 direct", "boto3 relay")
+    times: dict[str, list[float]] = {k: [] for k in kinds}
     try:
         for _ in range(rounds):
             times["plain"].append(per_call(servers["plain"][1], "ssc", seconds))
             times["--moto"].append(per_call(servers["--moto"][1], "ssc", seconds))
             times["moto direct"].append(per_call(moto_port, "moto", seconds))
             times["relay"].append(per_call(servers["--upstream"][1], "moto", seconds))
+            times["boto3 direct"].append(per_call_boto3(moto_port, seconds))
+            times["boto3 relay"].append(per_call_boto3(servers["--upstream"][1], seconds))
     finally:
         for process, _port in [*servers.values(), (moto, moto_port)]:
             process.send_signal(signal.SIGTERM)
@@ -124,9 +152,15 @@ def main() -> int:
     print(f"| the same through serve --moto | {med['--moto']:.0f} |")
     print(f"| CreateAccessKey/Delete, moto_server directly | {med['moto direct']:.0f} |")
     print(f"| the same relayed by serve --upstream | {med['relay']:.0f} |")
+    print(
+        f"| CreateAccessKey/Delete from boto3, moto_server directly | {med['boto3 direct']:.0f} |"
+    )
+    print(f"| the same relayed by serve --upstream | {med['boto3 relay']:.0f} |")
+    lean = med["relay"] / med["moto direct"]
+    print(f"\nthe relay from the lean client: {lean:.2f}x the upstream directly")
     measured = {
         "compose-moto": med["--moto"] / med["plain"],
-        "compose-relay": med["relay"] / med["moto direct"],
+        "compose-relay": med["boto3 relay"] / med["boto3 direct"],
     }
     print("\n| target | figure | bound | measured |  |")
     print("|---|---|---:|---:|---|")

@@ -60,5 +60,7 @@ ENDPOINT_TARGETS: dict[str, Target] = {
 #: keep-alive client, against the same call without the composition, in the same run.
 COMPOSE_TARGETS: dict[str, Target] = {
     "compose-moto": Target("a served call through serve --moto / plain serve", 1.1, "x"),
-    "compose-relay": Target("a call relayed by serve --upstream / the upstream directly", 1.2, "x"),
+    "compose-relay": Target(
+        "a boto3 call relayed by serve --upstream / the upstream directly", 1.2, "x"
+    ),
 }
