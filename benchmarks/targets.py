@@ -59,7 +59,9 @@ ENDPOINT_TARGETS: dict[str, Target] = {
 #: The endpoint in front of the rest of AWS (benchmarks/bench_compose.py): time per call, lean
 #: keep-alive client, against the same call without the composition, in the same run.
 COMPOSE_TARGETS: dict[str, Target] = {
-    "compose-moto": Target("a served call through serve --moto / plain serve", 1.1, "x"),
+    "compose-moto": Target(
+        "a served call through serve --moto / plain serve, instructions", 1.1, "x"
+    ),
     "compose-relay": Target(
         "a boto3 call relayed by serve --upstream / the upstream directly", 1.2, "x"
     ),

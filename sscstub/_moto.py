@@ -35,7 +35,13 @@ def _iam_backends() -> Any:
 
 
 def _backend(account_id: str) -> Any:
-    return _iam_backends()[account_id]["global"]
+    """moto's IAM backend of the account. Its BackendDict and the account's backends are dicts
+    (moto >= 4): once made, they are read as dicts, past the lock moto's ``__getitem__`` takes
+    to make them (a call's user lookup, every call)."""
+    backends = _iam_backends()
+    account = dict.get(backends, account_id)
+    backend = None if account is None else dict.get(account, "aws")
+    return backend if backend is not None else backends[account_id]["global"]
 
 
 def find_user(account_id: str, name: str) -> str | None:
