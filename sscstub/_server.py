@@ -312,6 +312,8 @@ class Front:
         """A call with a bearer token: a long-term key (``ABSK...``) sscstub did not issue, or
         one not current, gets Bedrock's 403; an accepted one (and any other token) is relayed
         with --upstream, else answered 501 naming the operation (Bedrock is not simulated)."""
+        if self.relays_bedrock and not wait:
+            return self.relays  # checked there, once, then relayed
         service, operation = bedrock_operation(request.method, path)
         if token.startswith(API_KEY_PREFIX):
             if not wait and self.engine.options.state is not None:

@@ -426,7 +426,8 @@ def test_an_accepted_key_is_relayed_and_a_refused_one_is_not() -> None:
             "Message": "Authentication failed: Please make sure your API Key is valid."
         }
         assert len(seen.requests) == 1  # the refused call never reached the upstream
-        assert [c.operation for c in server.calls][-2:] == ["bedrock-runtime:Converse"] * 2
+        checked = [c for c in server.calls if c.operation == "bedrock-runtime:Converse"]
+        assert [c.error_code for c in checked] == [None, "AccessDeniedException"]  # once each
 
 
 def test_short_term_tokens_are_not_checked() -> None:
