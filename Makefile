@@ -8,7 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: example test lint typecheck package unit unit-clients unit-pythons unit-moto clients \
-	unit-oldest-botocore unit-aio examples bench bench-quick clean
+	unit-oldest-botocore unit-bearer-botocore unit-aio examples bench bench-quick clean
 
 # --- make example: what the example imports (sscstub, boto3, freezegun), no dev tooling ------
 .venv-example/.installed: pyproject.toml
@@ -27,8 +27,8 @@ $(BIN)/.installed: pyproject.toml
 	  --group package
 	touch $@
 
-test: lint typecheck package unit unit-clients unit-pythons unit-oldest-botocore unit-aio \
-	unit-moto examples bench-quick
+test: lint typecheck package unit unit-clients unit-pythons unit-oldest-botocore \
+	unit-bearer-botocore unit-aio unit-moto examples bench-quick
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
@@ -77,6 +77,22 @@ unit-oldest-botocore: .venv-botocore-oldest/.installed
 	.venv-botocore-oldest/bin/python -c "import botocore; assert botocore.__version__ == '$(OLDEST_BOTOCORE)'"
 	.venv-botocore-oldest/bin/python -m pytest -q -p no:randomly -W "ignore::DeprecationWarning" \
 	  tests/test_any_botocore.py tests/test_activation.py tests/test_options.py
+
+# The oldest botocore with Bedrock's bearer tokens (AWS_BEARER_TOKEN_BEDROCK: 1.39.0, whose
+# before-send request carries no context), in its own venv: the Bedrock key checks and the
+# 2026-09 observations must hold there as on the newest.
+BEARER_BOTOCORE := 1.39.0
+.venv-botocore-bearer/.installed: pyproject.toml
+	$(PYTHON) -m venv .venv-botocore-bearer
+	.venv-botocore-bearer/bin/python -m pip install --quiet --upgrade pip
+	.venv-botocore-bearer/bin/python -m pip install --quiet "botocore==$(BEARER_BOTOCORE)" \
+	  "boto3==$(BEARER_BOTOCORE)" pytest freezegun time-machine hypothesis httptools
+	.venv-botocore-bearer/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+unit-bearer-botocore: .venv-botocore-bearer/.installed
+	.venv-botocore-bearer/bin/python -c "import botocore; assert botocore.__version__ == '$(BEARER_BOTOCORE)'"
+	.venv-botocore-bearer/bin/python -m pytest -q -p no:randomly -W "ignore::DeprecationWarning" \
+	  tests/test_bedrock_keys.py tests/test_observed.py tests/test_any_botocore.py
 
 # aiobotocore (newest) and aioboto3 (which pins an older aiobotocore), each pinning its own
 # botocore range, so each in its own venv; tests/aio/check_aiobotocore.py runs in both.

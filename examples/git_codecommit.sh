@@ -23,4 +23,4 @@ git -C "$work/demo" log --oneline origin/main
 
 iam -d Action=ResetServiceSpecificCredential \
   -d ServiceSpecificCredentialId="$(tag ServiceSpecificCredentialId <<<"$made")" >/dev/null
-git -C "$work/demo" fetch -q || echo "exit $? (the old password is refused: Authentication failed)"
+git -C "$work/demo" fetch -q || echo "exit $? (the old password is refused: The requested URL returned error: 403)"

@@ -23,7 +23,7 @@ from ._errors import SscStubError, UnsimulatedOperationError
 from ._model import IamModel, iam
 from ._operations import OPERATIONS
 from ._query import encode, http_date, read_query, utc_stamp, wire_form
-from ._secrets import API_KEY_PREFIX
+from ._secrets import long_term_prefix
 
 if TYPE_CHECKING:
     from ._answer import Answer
@@ -115,12 +115,12 @@ _new = object.__new__
 def check_api_key(
     engine: Engine, operation_model: Any, request_signer: Any, context: Any, accepted_key: str
 ) -> tuple[Response, dict[str, Any]] | None:
-    """At before-call of a Bedrock call: a long-term API key (``ABSK...``) sscstub did not issue,
-    or one reset, inactive, expired or deleted, gets Bedrock's 403 ``AccessDeniedException``
+    """At before-call of a Bedrock call: a long-term API key (any service's format) that is not
+    a current Bedrock key sscstub issued gets Bedrock's 403 ``AccessDeniedException``
     (in either mode: before a Stubber can answer). An accepted one, short-term keys and SigV4
     calls go on as they would without sscstub."""
     token = bearer_token(request_signer)
-    if token is None or not token.startswith(API_KEY_PREFIX):
+    if token is None or long_term_prefix(token) is None:
         return None
     service = operation_model.service_model.service_name
     answer = engine.check_api_key(service, operation_model.name, token)
@@ -137,14 +137,23 @@ def check_api_key(
     return respond(f"https://{service}.amazonaws.com/", answer, headers)
 
 
+def signs_with_long_term_key(request: Any) -> bool:
+    """Whether a prepared request carries a long-term API key as its bearer token."""
+    value = request.headers.get("Authorization") or b""
+    text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
+    return text.startswith("Bearer ") and long_term_prefix(text[7:]) is not None
+
+
 # --- before-send (wire mode) ---------------------------------------------------------------------
 
 
 def screen(engine: Engine, operation: str, signer: Any = None) -> None:
     """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
     serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
-    if engine.strict and operation not in OPERATIONS and not engine.passes_on():
-        raise UnsimulatedOperationError(operation)
+    if operation not in OPERATIONS:
+        if engine.strict and not engine.passes_on():
+            raise UnsimulatedOperationError(operation)
+        engine.compose_now()  # moto's answer comes first at before-send: make our users there
     if type(signer).__module__.startswith("aiobotocore"):
         raise SscStubError(
             "wire=True cannot serve aiobotocore clients: they read the response body"

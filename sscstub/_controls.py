@@ -91,10 +91,13 @@ class Controls:
             _need_str("authenticate", "service_name", service_name, "or None")
         return self._engine.authenticate_password(service_user_name, password, service_name)
 
-    def authenticate_api_key(self, api_key: str) -> bool:
-        """True only for the current secret of an Active, unexpired API key."""
+    def authenticate_api_key(self, api_key: str, *, service_name: str | None = None) -> bool:
+        """True only for the current secret of an Active, unexpired API key, in the format of
+        the service it was issued for (of ``service_name``, when given)."""
         _need_str("authenticate_api_key", "api_key", api_key, "the ServiceCredentialSecret")
-        return self._engine.authenticate_api_key(api_key)
+        if service_name is not None:
+            _need_str("authenticate_api_key", "service_name", service_name, "or None")
+        return self._engine.authenticate_api_key(api_key, service_name)
 
     def inject_error(
         self, operation: str, code: str, message: str | None = None, *, times: int | None = 1

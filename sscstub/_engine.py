@@ -18,7 +18,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -126,6 +126,7 @@ class Engine:
         "_faults",
         "_request_ids",
         "_lock",
+        "_moto_users",
         "_new_log",
         "_state",
         "_users",
@@ -158,6 +159,8 @@ class Engine:
         )
         self._calls: list[Entry] | CallLog = self._new_log()
         self._closed_for_good = False
+        # moto's users as last given ours: moto's reset replaces it (held, so it is not reused)
+        self._moto_users: Any = None
         self._faults: dict[str, deque[_Fault]] = {}
         self._request_ids: list[str] = []
         # The state file's connection: opened by open() (a stub's start, a server's start) and
@@ -195,12 +198,14 @@ class Engine:
     def activate(self) -> None:
         """What every activation starts from: no calls or faults, and fresh state, except that
         durable state is the file's (it persists across activations and processes)."""
+        self._moto_users = None  # the users are made in moto's IAM anew
         if self.options.state is None:
             self.reset()
-            return
-        self.open()
-        with self._lock:
-            self._forget_history()
+        else:
+            self.open()
+            with self._lock:
+                self._forget_history()
+        self.compose_now()
 
     def reset(self) -> None:
         """Forget every credential, call and fault (with durable state, the file's too)."""
@@ -265,13 +270,15 @@ class Engine:
             passes = self.passes_on()
             if self.strict and not passes:
                 raise UnsimulatedOperationError(operation)
+            if self.users_are_motos():
+                self._compose()  # our users are there before moto answers about them
             if passes and operation == "DeleteUser":
                 return self.delete_user_conflict(query)
             return None
         state = self._state
         # (one dict lookup while moto is not imported: no call)
         if self.moto or (self.moto is None and _MOTO in _modules and _moto.mock_on()):
-            self._compose(state)
+            self._compose()
         elif state.find_user is not self.elsewhere:
             state.find_user = self.elsewhere
         params, problems = spec.read(query)
@@ -370,13 +377,29 @@ class Engine:
         mock, or an upstream endpoint), with DeleteUser checked and renames followed."""
         return self.elsewhere is not None or self.composes_with_moto()
 
-    def _compose(self, state: IamState) -> None:
-        """Users are moto's while its mock is on; the configured ones are created there once."""
-        if state.find_user is None:
-            account = self.account_id
-            for name in self._users:
+    def users_are_motos(self) -> bool:
+        """Whether IAM's users are moto's now: a --moto server's, or while moto's mock is on."""
+        return self.moto is True or (self.moto is None and _MOTO in _modules and _moto.mock_on())
+
+    def _compose(self) -> None:
+        """Users are moto's: sscstub's own (configured and added) are made there whenever moto's
+        IAM is new to them (at activation, and again after moto resets), and looked up there."""
+        account = self.account_id
+        users = _moto.backend(account).users
+        if users is not self._moto_users:
+            with self._lock, self._transaction(write=False) as store:
+                names = list(store.users.values())
+            for name in names:
                 _moto.create_user(account, name)
-            state.find_user = lambda name: _moto.find_user(account, name)
+            self._moto_users = users
+        state = self._state
+        if state.find_user is None or state.find_user is self.elsewhere:
+            state.find_user = functools.partial(_moto.find_user, account)
+
+    def compose_now(self) -> None:
+        """At activation: make sscstub's users moto's too, when users are moto's."""
+        if self.users_are_motos():
+            self._compose()
 
     def delete_user_conflict(self, params: Mapping[str, Any]) -> Answer | None:
         """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
@@ -544,39 +567,61 @@ class Engine:
             self._state.store = store_from(snapshot.users, snapshot.rows)
 
     def users(self) -> frozenset[str]:
+        if self.users_are_motos():
+            self._compose()
+            return _moto.user_names(self.account_id)
         with self._lock, self._transaction(write=False) as store:
             return frozenset(store.users.values())
 
     def add_user(self, name: str) -> None:
+        """A user of sscstub's own; also moto's when users are moto's."""
+        if self.users_are_motos():
+            self._compose()
+            existing = _moto.find_user(self.account_id, name)
+            if existing is not None and existing != name:
+                raise _case_clash(name, existing)
+            with self._lock, self._transaction() as store:
+                store.add_user(name)
+            _moto.create_user(self.account_id, name)
+            return
         with self._lock, self._transaction() as store:
             users = store.users
             existing = users.get(name.lower())
             if existing is not None and existing != name:
-                raise SscStubError(
-                    f"add_user({name!r}): user {existing!r} exists, and IAM user names are not"
-                    " distinguished by case.",
-                    f"Use {existing!r}, or a name that differs in more than case.",
-                    "the-test-api",
-                )
+                raise _case_clash(name, existing)
             store.add_user(name)
 
     def remove_user(self, name: str) -> None:
-        """Delete a user as IAM's DeleteUser would: refused while it has credentials."""
+        """Delete a user as IAM's DeleteUser would: refused while it has credentials (moto's
+        user too, when users are moto's)."""
+        motos = self.users_are_motos()
+        if motos:
+            self._compose()
         with self._lock, self._transaction() as store:
-            found = store.user(name)
+            found = _moto.find_user(self.account_id, name) if motos else store.user(name)
             if found is None:
                 raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
             if store.of_user(found):
                 raise AwsError(
                     "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
                 )
+            if motos:
+                _moto.delete_user(self.account_id, found)
+                if store.user(found) is None:
+                    return
             store.remove_user(found)
 
-    def authenticate(self, login: str, secret: str, kind: str, service_name: str | None) -> bool:
-        """True when ``secret`` is the current secret of an Active, unexpired credential."""
+    def authenticate(
+        self, login: str, secret: str, kind: str, service_name: str | Iterable[str] | None
+    ) -> bool:
+        """True when ``secret`` is the current secret of an Active, unexpired credential (of
+        ``service_name``, or of any of several, or of any service)."""
         now = int(time.time())
+        if isinstance(service_name, str):
+            services: Iterable[str] = (service_name.lower(),)
+        else:
+            services = self._state.services if service_name is None else service_name
         with self._lock, self._transaction(write=False) as store:
-            services = [service_name] if service_name is not None else list(self._state.services)
             for service in services:
                 record = store.by_login(service, login)
                 if (
@@ -595,7 +640,8 @@ class Engine:
         key: status 200 when it is the current secret of an Active, unexpired Bedrock key this
         stub issued (the call goes on), else Bedrock's 403 ``AccessDeniedException``. Logged
         as ``service:operation`` with the key's alias, never the key."""
-        alias = _secrets.alias_of(api_key)
+        read = _secrets.read_api_key(api_key)
+        alias = None if read is None else read[1]
         accepted = alias is not None and self.authenticate(alias, api_key, API_KEY, BEDROCK_SERVICE)
         now = int(time.time())
         name = f"{service}:{operation}"
@@ -625,9 +671,29 @@ class Engine:
     def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
         return self.authenticate(user, password, PASSWORD, service)
 
-    def authenticate_api_key(self, api_key: str) -> bool:
-        alias = _secrets.alias_of(api_key)
-        return alias is not None and self.authenticate(alias, api_key, API_KEY, None)
+    def authenticate_api_key(self, api_key: str, service_name: str | None = None) -> bool:
+        """An API key in the format of the service it was issued for, and current."""
+        read = _secrets.read_api_key(api_key)
+        if read is None:
+            return False
+        prefix, alias = read
+        services = [
+            service
+            for service, kind in self._state.services.items()
+            if kind == API_KEY and _secrets.api_key_prefix(service) == prefix
+        ]
+        if service_name is not None:
+            services = [s for s in services if s == service_name.lower()]
+        return bool(services) and self.authenticate(alias, api_key, API_KEY, services)
+
+
+def _case_clash(name: str, existing: str) -> SscStubError:
+    return SscStubError(
+        f"add_user({name!r}): user {existing!r} exists, and IAM user names are not"
+        " distinguished by case.",
+        f"Use {existing!r}, or a name that differs in more than case.",
+        "the-test-api",
+    )
 
 
 FORK_WAIT = 5.0  # seconds a fork waits for a durable call in flight to commit

@@ -119,14 +119,21 @@ def check_api_key(engine: Engine, model: Any, context: Any, request_signer: Any)
     return _front.check_api_key(engine, model, request_signer, context, _KEY_ACCEPTED)
 
 
-def stop_accepted_key(request: Any, **kwargs: Any) -> Any:
+def stop_accepted_key(request: Any, event_name: str = "", **kwargs: Any) -> Any:
     """``before-send.bedrock*``: in strict mode, a call whose key was accepted and that nothing
-    answered does not reach the network (unless moto's mock is there to answer it)."""
+    answered does not reach the network (unless moto's mock is there to answer it).
+
+    botocore before 1.44 prepares the request for ``before-send`` without the call's
+    ``context``, where `check_api_key` leaves its mark; there, the request's own bearer token
+    says it (a refused key never gets this far) and the event names the operation."""
     engine = _active
     if engine is None or not engine.strict:
         return None
     context = getattr(request, "context", None) or {}
     operation = context.get(_KEY_ACCEPTED)
+    if operation is None and _front.signs_with_long_term_key(request):
+        _, _, service_operation = event_name.partition(".")
+        operation = service_operation.replace(".", ":", 1)
     if operation is not None and not engine.composes_with_moto():
         raise UnsimulatedOperationError(
             operation,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from ._errors import AwsError
+
 MODULES = sys.modules
 MOCK_MODULE = "moto.core.models"  # where moto keeps its mock's switch
 
@@ -34,7 +36,7 @@ def _iam_backends() -> Any:
     return models.iam_backends
 
 
-def _backend(account_id: str) -> Any:
+def backend(account_id: str) -> Any:
     """moto's IAM backend of the account. Its BackendDict and the account's backends are dicts
     (moto >= 4): once made, they are read as dicts, past the lock moto's ``__getitem__`` takes
     to make them (a call's user lookup, every call)."""
@@ -46,7 +48,7 @@ def _backend(account_id: str) -> Any:
 
 def find_user(account_id: str, name: str) -> str | None:
     """The moto user's name as created, matching ``name`` without regard to case, or None."""
-    users = _backend(account_id).users
+    users = backend(account_id).users
     if name in users:
         return name
     folded = name.lower()
@@ -56,7 +58,24 @@ def find_user(account_id: str, name: str) -> str | None:
 def create_user(account_id: str, name: str) -> None:
     """Create ``name`` in moto's IAM, unless a user of that name exists."""
     if find_user(account_id, name) is None:
-        _backend(account_id).create_user(region_name="us-east-1", user_name=name)
+        backend(account_id).create_user(region_name="us-east-1", user_name=name)
+
+
+def user_names(account_id: str) -> frozenset[str]:
+    """The names of moto's IAM users in the account, as created."""
+    return frozenset(backend(account_id).users)
+
+
+def delete_user(account_id: str, name: str) -> None:
+    """Delete a moto user as moto's DeleteUser does: refused while it has policies, with IAM's
+    code and message (moto's error, as an `AwsError`)."""
+    try:
+        backend(account_id).delete_user(name)
+    except Exception as error:
+        code = getattr(error, "error_type", None)  # moto's RESTError
+        if not isinstance(code, str):
+            raise
+        raise AwsError(code, str(getattr(error, "message", error))) from None
 
 
 # Where an answered request is pointed, so that moto's stubber returns None for it.

@@ -28,12 +28,16 @@ DEFAULT_SERVICES: Mapping[str, str] = MappingProxyType(
         "logs.amazonaws.com": API_KEY,
         "cloudwatch.amazonaws.com": API_KEY,
         "aws-external-anthropic.amazonaws.com": API_KEY,
+        "xray.amazonaws.com": API_KEY,
     }
 )
 PER_SERVICE_LIMIT = 2
 DEFAULT_MAX_ITEMS = 100
 _DAY = 86_400
 _USER_NAME = re.compile(r"[\w+=,.@-]+", re.ASCII)
+_SERVICE_NAME = re.compile(r"[a-zA-Z0-9.-]*")
+#: IAM's name for the per-user, per-service quota (observed 2026-09-11).
+QUOTA_NAME = "ContextSpecificCredentialsPerUserPerContext"
 _MARKER_PREFIX = "sscstub:"
 
 
@@ -61,6 +65,10 @@ Operation = Callable[[IamState, Mapping[str, Any], int, Stamp], Outcome]
 
 #: The last second a datetime can hold (9999-12-31T23:59:59Z).
 MAX_TIMESTAMP = 253_402_300_799
+
+
+def valid_service_name(name: str) -> bool:
+    return bool(name) and _SERVICE_NAME.fullmatch(name) is not None
 
 
 def valid_user_name(name: object) -> bool:
@@ -91,6 +99,17 @@ def _user(sim: IamState, params: Mapping[str, Any]) -> str:
     raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
 
 
+def service_name_of(params: Mapping[str, Any]) -> str | None:
+    """The request's ServiceName as IAM reads it: not distinguished by case (answered in lower
+    case); characters outside ``[a-zA-Z0-9.-]`` are a ValidationError, before any lookup."""
+    name: str | None = params.get("ServiceName")
+    if name is None:
+        return None
+    if not _SERVICE_NAME.fullmatch(name):
+        raise AwsError("ValidationError", "ServiceName must match [a-zA-Z0-9.-]*")
+    return name.lower()
+
+
 def _kind(sim: IamState, service_name: str) -> str:
     kind = sim.services.get(service_name)
     if kind is None:
@@ -101,17 +120,26 @@ def _kind(sim: IamState, service_name: str) -> str:
     return kind
 
 
-def _credential(sim: IamState, user_name: str, credential_id: str) -> Record:
+def _credential(sim: IamState, params: Mapping[str, Any]) -> Record:
+    """The credential the request names, which must be the user's."""
+    user = _user(sim, params)
+    credential_id = params["ServiceSpecificCredentialId"]
     record = sim.store.get(credential_id)
-    if record is None or record.user_name != user_name:
+    if record is None:
         raise AwsError("NoSuchEntity", f"No such credential {credential_id} exists")
+    if record.user_name != user:
+        raise AwsError(
+            "ValidationError",
+            f"User {params.get('UserName') or user} does not have a service specific"
+            f" credential with id {credential_id}",
+        )
     return record
 
 
-def _new_secret(sim: IamState, record_kind: str, login: str) -> str:
-    if record_kind == PASSWORD:
+def _new_secret(sim: IamState, record: Record) -> str:
+    if record.kind == PASSWORD:
         return _secrets.password(sim.entropy)
-    return _secrets.api_key(login, sim.entropy)
+    return _secrets.api_key(record.service_name, record.login, sim.entropy)
 
 
 def _login(sim: IamState, user: str, service: str) -> str:
@@ -132,16 +160,11 @@ def _login(sim: IamState, user: str, service: str) -> str:
 def create_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
 ) -> tuple[dict[str, Any], Callable[[], None]]:
+    service = service_name_of(params)
     user = _user(sim, params)
-    service = params["ServiceName"]
+    assert service is not None  # required: the model check said so already
     kind = _kind(sim, service)
-    age = params.get("CredentialAgeDays")
-    if age is not None and kind != API_KEY:
-        raise AwsError(
-            "InvalidInput",
-            f"CredentialAgeDays can only be specified for services that support long-term API"
-            f" keys, and {service} does not.",
-        )
+    age = params.get("CredentialAgeDays")  # honoured for every service (observed 2026-09-11)
     expire_ts = None if age is None else now + age * _DAY
     if expire_ts is not None and expire_ts > MAX_TIMESTAMP:
         raise AwsError(
@@ -152,18 +175,16 @@ def create_credential(
     mine = [r for r in store.of_user(user) if r.service_name == service]
     if len(mine) >= PER_SERVICE_LIMIT:
         raise AwsError(
-            "LimitExceeded",
-            "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService:"
-            f" {PER_SERVICE_LIMIT}",
+            "LimitExceeded", f"Cannot exceed quota for {QUOTA_NAME}: {PER_SERVICE_LIMIT}"
         )
     login = _login(sim, user, service)
     credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
     while credential_id in store:
         credential_id = _secrets.credential_id(sim.account_id, sim.entropy, sim.id_prefix)
-    secret = _new_secret(sim, kind, login)
-    digest = _secrets.digest(secret, sim.entropy)
     seq = store.next_seq()
-    record = Record(credential_id, user, service, kind, login, now, expire_ts, digest, seq)
+    record = Record(credential_id, user, service, kind, login, now, expire_ts, b"", seq)
+    secret = _new_secret(sim, record)
+    record.secret = _secrets.digest(secret, sim.entropy)
     body = {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
     return body, lambda: store.add(record)
 
@@ -171,14 +192,14 @@ def create_credential(
 def reset_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
 ) -> tuple[dict[str, Any], Callable[[], None]]:
-    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+    record = _credential(sim, params)
     if record.status_at(now) == EXPIRED:
         raise AwsError(
             "InvalidInput",
             f"The service-specific credential {record.id} has expired and cannot be reset."
             " Delete it and create a new one.",
         )
-    secret = _new_secret(sim, record.kind, record.login)
+    secret = _new_secret(sim, record)
     digest = _secrets.digest(secret, sim.entropy)
     body = {"ServiceSpecificCredential": record.to_credential_shape(now, stamp, secret)}
 
@@ -194,12 +215,8 @@ def update_credential(
 ) -> tuple[dict[str, Any], Callable[[], None]]:
     status = params["Status"]
     if status == EXPIRED:
-        raise AwsError(
-            "InvalidInput",
-            "The status of a service-specific credential can only be set to Active or Inactive;"
-            " Expired is reported once its expiration date has passed.",
-        )
-    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+        raise AwsError("InvalidInput", "Operation does not support status Expired")
+    record = _credential(sim, params)
 
     def apply() -> None:
         record.status = status
@@ -211,7 +228,7 @@ def update_credential(
 def delete_credential(
     sim: IamState, params: Mapping[str, Any], now: int, stamp: Stamp
 ) -> tuple[dict[str, Any], Callable[[], None]]:
-    record = _credential(sim, _user(sim, params), params["ServiceSpecificCredentialId"])
+    record = _credential(sim, params)
     return {}, lambda: sim.store.remove(record)
 
 
@@ -220,10 +237,12 @@ def list_credentials(
 ) -> tuple[dict[str, Any], None]:
     all_users = params.get("AllUsers") is True
     if all_users and params.get("UserName") is not None:
-        raise AwsError("InvalidInput", "AllUsers cannot be specified together with UserName.")
+        raise AwsError(
+            "InvalidInput", "Cannot list credentials for all users if a username is given"
+        )
+    service = service_name_of(params)
     start = _decode_marker(params.get("Marker"))
     limit = params.get("MaxItems") or DEFAULT_MAX_ITEMS
-    service = params.get("ServiceName")
     if all_users:
         if service is not None:
             _kind(sim, service)

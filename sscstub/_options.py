@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 
 from ._errors import SscStubError
-from ._operations import DEFAULT_SERVICES, valid_user_name
+from ._operations import DEFAULT_SERVICES, valid_service_name, valid_user_name
 from ._secrets import Seed
 from ._store import API_KEY, PASSWORD
 
@@ -174,8 +174,15 @@ class Options:
             raise SscStubError(
                 f"seed={seed!r} cannot seed sscstub.", "Pass an int, str or bytes.", "options"
             )
-        services = dict(self.services)
-        for service, kind in services.items():
+        services = {}
+        for service, kind in dict(self.services).items():
+            if not isinstance(service, str) or not valid_service_name(service):
+                raise SscStubError(
+                    f"services has the name {service!r}, which IAM would refuse.",
+                    "Use letters, digits, '.' and '-', e.g. 'codecommit.amazonaws.com'.",
+                    "options",
+                )
+            services[service.lower()] = kind  # IAM reads service names without regard to case
             if kind not in (PASSWORD, API_KEY):
                 raise SscStubError(
                     f"services[{service!r}] is {kind!r}.",

@@ -15,9 +15,24 @@ _B32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 _B32_PAIRS = [a + b for a in _B32 for b in _B32]  # base64.b32encode is a Python loop
 _SALT_BYTES = 16
 # 44 random bytes: base64 of that is 60 characters ending in one "=", the length of real
-# ServicePasswords (LocalStack, validated against AWS in 2025) and of a Bedrock key's inner secret.
+# ServicePasswords (LocalStack, validated against AWS in 2025) and of an API key's inner secret.
 _SECRET_BYTES = 44
-API_KEY_PREFIX = "ABSK"
+
+#: How each service's long-term API keys begin (observed on real IAM, 2026-09-11; X-Ray's is
+#: not published: chosen, see docs/fidelity.md). A key is the prefix, then base64 of
+#: ``<alias>:<secret>``. Each prefix is whole base64 quanta, so a key is base64 as a whole too:
+#: Claude Platform's ``AEAA`` is base64 of the framing bytes ``\x00@\x00`` that its keys
+#: begin with (as the public key-inspection tool ``bks`` decodes them).
+API_KEY_PREFIXES = {
+    "bedrock.amazonaws.com": "ABSK",
+    "logs.amazonaws.com": "ACWL",
+    "cloudwatch.amazonaws.com": "APIAACWM",
+    "aws-external-anthropic.amazonaws.com": "AEAA",
+    "xray.amazonaws.com": "AXRY",
+}
+#: The prefix of an API-key service configured through ``services=`` that IAM does not have.
+OTHER_API_KEY_PREFIX = "ASSC"
+_PREFIXES = (*API_KEY_PREFIXES.values(), OTHER_API_KEY_PREFIX)
 
 
 _POOL = 4096
@@ -108,21 +123,34 @@ def password(entropy: Entropy) -> str:
     return binascii.b2a_base64(entropy.bytes(_SECRET_BYTES), newline=False).decode()
 
 
-def api_key(alias: str, entropy: Entropy) -> str:
+def api_key_prefix(service_name: str) -> str:
+    """How the long-term API keys of ``service_name`` begin."""
+    return API_KEY_PREFIXES.get(service_name, OTHER_API_KEY_PREFIX)
+
+
+def api_key(service_name: str, alias: str, entropy: Entropy) -> str:
+    """A long-term API key of ``service_name``: its prefix, then base64 of ``alias:secret``."""
     inner = f"{alias}:{password(entropy)}".encode()
-    return API_KEY_PREFIX + base64.b64encode(inner).decode()
+    return api_key_prefix(service_name) + base64.b64encode(inner).decode()
 
 
-def alias_of(api_key: str) -> str | None:
-    """The alias inside a long-term API key, or None when the text is not shaped like one."""
-    if not api_key.startswith(API_KEY_PREFIX):
+def long_term_prefix(token: str) -> str | None:
+    """The API-key prefix ``token`` begins with, or None (a short-term key, or no key)."""
+    return next((p for p in _PREFIXES if token.startswith(p)), None)
+
+
+def read_api_key(api_key: str) -> tuple[str, str] | None:
+    """``(prefix, alias)`` of a long-term API key, or None when the text is not shaped like
+    one of any service's."""
+    prefix = long_term_prefix(api_key)
+    if prefix is None:
         return None
     try:
-        inner = base64.b64decode(api_key[len(API_KEY_PREFIX) :], validate=True).decode()
+        inner = base64.b64decode(api_key[len(prefix) :], validate=True).decode()
     except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
         return None
     alias, sep, _ = inner.partition(":")
-    return alias if sep else None
+    return (prefix, alias) if sep and alias else None
 
 
 def digest(secret: str, entropy: Entropy) -> bytes:

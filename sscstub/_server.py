@@ -38,7 +38,7 @@ from ._model import default_service_model, iam
 from ._operations import OPERATIONS
 from ._options import Options
 from ._query import encode, http_date, read_query, utc_stamp
-from ._secrets import API_KEY_PREFIX
+from ._secrets import long_term_prefix
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -294,7 +294,9 @@ class Front:
             return text_reply(401, "Authentication required.", challenge)
         operation = "GitPush" if pushing else "GitPull"
         if not self.engine.check_git_password(operation, *login):
-            return text_reply(401, "Authentication failed.", challenge)
+            # CodeCommit answers refused credentials 403, with no challenge: git stops with
+            # "The requested URL returned error: 403" instead of asking again.
+            return text_reply(403, "Access denied.")
         if not repos.exists(name):
             if not (pushing and repos.create_on_push):
                 return text_reply(404, f"Repository {name} does not exist.")
@@ -315,7 +317,7 @@ class Front:
         if self.relays_bedrock and not wait:
             return self.relays  # checked there, once, then relayed
         service, operation = bedrock_operation(request.method, path)
-        if token.startswith(API_KEY_PREFIX):
+        if long_term_prefix(token) is not None:
             if not wait and self.engine.options.state is not None:
                 return None  # the check reads the state file
             answer = self.engine.check_api_key(service, operation, token)
@@ -681,6 +683,7 @@ class Server(Controls):
         if self._thread is not None:
             return self
         self._engine.open()
+        self._engine.compose_now()  # with --moto: the users are moto's from the start
         self._thread = threading.Thread(target=self._run, name=f"sscstub {self.url}", daemon=True)
         self._thread.start()
         self._ready.wait(30)

@@ -118,6 +118,19 @@ def test_an_inactive_or_deleted_key_is_refused(how: str, monkeypatch: pytest.Mon
         refused(key, monkeypatch)
 
 
+@pytest.mark.parametrize("service", ["logs.amazonaws.com", "aws-external-anthropic.amazonaws.com"])
+def test_another_services_key_is_refused(service: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        made = make_client().create_service_specific_credential(  # type: ignore[attr-defined]
+            UserName="jane", ServiceName=service
+        )
+        refused(made["ServiceSpecificCredential"]["ServiceCredentialSecret"], monkeypatch)
+        assert stub.calls[-1].params == {
+            "ServiceCredentialAlias": "jane-at-123456789012",
+            "Accepted": False,
+        }
+
+
 def test_a_key_from_another_stub_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     with sscstub.mock_ssc(users=["jane"]):
         _, elsewhere = new_key(make_client())

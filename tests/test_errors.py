@@ -59,16 +59,29 @@ CASES = [
         {"UserName": "jane", "ServiceName": CC},
         "LimitExceeded",
         409,
-        "Cannot exceed quota for ServiceSpecificCredentialsPerUserPerService: 2",
+        "Cannot exceed quota for ContextSpecificCredentialsPerUserPerContext: 2",
     ),
     (
         "create_service_specific_credential",
-        {"UserName": "jane", "ServiceName": CC, "CredentialAgeDays": 3},
-        "InvalidInput",
+        {"UserName": "jane", "ServiceName": "code_commit.amazonaws.com"},
+        "ValidationError",
         400,
-        "CredentialAgeDays can only be specified for services that support long-term API keys,"
-        " and codecommit.amazonaws.com does not.",
+        "ServiceName must match [a-zA-Z0-9.-]*",
     ),
+    (
+        "create_service_specific_credential",
+        {"UserName": "ghost", "ServiceName": "codecommit amazonaws com"},
+        "ValidationError",
+        400,
+        "ServiceName must match [a-zA-Z0-9.-]*",
+    ),  # validation before the user lookup
+    (
+        "create_service_specific_credential",
+        {"UserName": "jane", "ServiceName": "codecommit.amazonaws.com.cn"},
+        "NoSuchEntity",
+        404,
+        "No such service codecommit.amazonaws.com.cn is supported for Service Specific Credentials",
+    ),  # a China-partition name in the commercial partition
     (
         "create_service_specific_credential",
         {"UserName": "j" * 65, "ServiceName": CC},
@@ -109,9 +122,9 @@ CASES = [
     (
         "reset_service_specific_credential",
         {"UserName": "bob", "ServiceSpecificCredentialId": "{jane}"},
-        "NoSuchEntity",
-        404,
-        "No such credential {jane} exists",
+        "ValidationError",
+        400,
+        "User bob does not have a service specific credential with id {jane}",
     ),  # another user's credential
     (
         "reset_service_specific_credential",
@@ -163,8 +176,7 @@ CASES = [
         {"UserName": "jane", "ServiceSpecificCredentialId": "{jane}", "Status": "Expired"},
         "InvalidInput",
         400,
-        "The status of a service-specific credential can only be set to Active or Inactive; Expired is reported"
-        " once its expiration date has passed.",
+        "Operation does not support status Expired",
     ),
     (
         "update_service_specific_credential",
@@ -190,9 +202,16 @@ CASES = [
     (
         "delete_service_specific_credential",
         {"UserName": "bob", "ServiceSpecificCredentialId": "{jane}"},
-        "NoSuchEntity",
-        404,
-        "No such credential {jane} exists",
+        "ValidationError",
+        400,
+        "User bob does not have a service specific credential with id {jane}",
+    ),
+    (
+        "update_service_specific_credential",
+        {"UserName": "bob", "ServiceSpecificCredentialId": "{jane}", "Status": "Inactive"},
+        "ValidationError",
+        400,
+        "User bob does not have a service specific credential with id {jane}",
     ),
     (
         "delete_service_specific_credential",
@@ -235,7 +254,7 @@ CASES = [
         {"AllUsers": True, "UserName": "jane"},
         "InvalidInput",
         400,
-        "AllUsers cannot be specified together with UserName.",
+        "Cannot list credentials for all users if a username is given",
     ),
     (
         "list_service_specific_credentials",

@@ -108,13 +108,17 @@ def test_clone_push_and_fetch_with_the_current_password(
     assert all(cred["ServicePassword"] not in str(c.params) for c in server.calls)
 
 
+REFUSED = "The requested URL returned error: 403"  # what git prints for CodeCommit's 403
+
+
 @pytest.mark.parametrize("rotation", ["reset", "inactive", "deleted"])
 def test_a_password_that_is_no_longer_current_is_refused(
-    server: sscstub.Server, git: Git, rotation: str
+    server: sscstub.Server, git: Git, tmp_path: Path, rotation: str
 ) -> None:
     cred = credential(server)
     url = repo_url(server.url, cred["ServiceUserName"], cred["ServicePassword"])
     assert git("clone", "-q", url, "before").returncode == 0
+    commit(git, tmp_path / "before", "after-rotation")
     iam, ids = client_for(server.url), {"UserName": "jane"}
     ids["ServiceSpecificCredentialId"] = cred["ServiceSpecificCredentialId"]
     if rotation == "reset":
@@ -125,8 +129,42 @@ def test_a_password_that_is_no_longer_current_is_refused(
         iam.delete_service_specific_credential(**ids)
     refused = git("clone", "-q", url, "after")
     assert refused.returncode == 128
-    assert "Authentication failed" in refused.stderr
+    assert REFUSED in refused.stderr and "Authentication failed" not in refused.stderr
     assert server.calls[-1].error_code == "AuthenticationFailed"
+    pushed = git("push", "-q", "origin", "HEAD:main", cwd=tmp_path / "before")
+    assert pushed.returncode == 128 and REFUSED in pushed.stderr
+    assert (server.calls[-1].operation, server.calls[-1].error_code) == (
+        "codecommit:GitPush",
+        "AuthenticationFailed",
+    )
+
+
+def test_git_prompts_for_credentials_and_stops_at_a_refused_password(
+    server: sscstub.Server, git: Git, tmp_path: Path
+) -> None:
+    """A URL without credentials is challenged (401), so git asks for them (here through
+    GIT_ASKPASS, as a terminal prompt would); a refused password is a 403, not asked again."""
+    cred = credential(server)
+    answers = tmp_path / "answers"
+    answers.write_text(f"{cred['ServiceUserName']}\n{cred['ServicePassword']}\n")
+    askpass = tmp_path / "askpass.sh"
+    askpass.write_text(
+        '#!/bin/sh\necho "$1" >> "$0.asked"\n'
+        f'case "$1" in Username*) sed -n 1p {answers} ;; *) sed -n 2p {answers} ;; esac\n'
+    )
+    askpass.chmod(0o755)
+    git.env["GIT_ASKPASS"] = str(askpass)
+    url = f"{server.url}/v1/repos/demo"
+    cloned = git("clone", "-q", url, "prompted")
+    assert cloned.returncode == 0, cloned.stderr
+    asked = Path(f"{askpass}.asked").read_text().splitlines()
+    assert [line.split(" ")[0] for line in asked] == ["Username", "Password"]
+    client_for(server.url).reset_service_specific_credential(
+        UserName="jane", ServiceSpecificCredentialId=cred["ServiceSpecificCredentialId"]
+    )
+    refused = git("clone", "-q", url, "refused")  # the same answers: the old password
+    assert refused.returncode == 128 and REFUSED in refused.stderr
+    assert len(Path(f"{askpass}.asked").read_text().splitlines()) == 4  # asked once, not again
 
 
 def test_the_right_password_under_another_users_name_is_refused(
@@ -135,7 +173,7 @@ def test_the_right_password_under_another_users_name_is_refused(
     jane, bob = credential(server, "jane"), credential(server, "bob")
     url = repo_url(server.url, bob["ServiceUserName"], jane["ServicePassword"])
     refused = git("clone", "-q", url, "clone")
-    assert refused.returncode == 128 and "Authentication failed" in refused.stderr
+    assert refused.returncode == 128 and REFUSED in refused.stderr
 
 
 def raw(url: str, target: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

@@ -16,12 +16,15 @@ from sscstub._secrets import account_of
 BEDROCK = "bedrock.amazonaws.com"
 CODECOMMIT = "codecommit.amazonaws.com"
 KEYSPACES = "cassandra.amazonaws.com"
-API_KEY_SERVICES = [
-    "bedrock.amazonaws.com",
-    "logs.amazonaws.com",
-    "cloudwatch.amazonaws.com",
-    "aws-external-anthropic.amazonaws.com",
-]
+# Each service's key prefix: observed on real IAM (2026-09-11); X-Ray's is sscstub's choice.
+API_KEY_PREFIXES = {
+    "bedrock.amazonaws.com": "ABSK",
+    "logs.amazonaws.com": "ACWL",
+    "cloudwatch.amazonaws.com": "APIAACWM",
+    "aws-external-anthropic.amazonaws.com": "AEAA",
+    "xray.amazonaws.com": "AXRY",
+}
+API_KEY_SERVICES = list(API_KEY_PREFIXES)
 
 
 def _create(iam: Any, service: str, user: str = "jane", **extra: Any) -> dict[str, Any]:
@@ -57,10 +60,11 @@ def test_api_key_services_get_an_alias_and_secret(
     key = _create(iam, service)
     assert key["ServiceCredentialAlias"] == "jane-at-123456789012"
     secret = key["ServiceCredentialSecret"]
-    assert secret.startswith("ABSK")
-    alias, _, inner = base64.b64decode(secret[4:]).decode().partition(":")
+    prefix = API_KEY_PREFIXES[service]
+    assert secret.startswith(prefix)
+    alias, _, inner = base64.b64decode(secret[len(prefix) :]).decode().partition(":")
     assert alias == "jane-at-123456789012" and len(inner) == 60
-    assert len(secret) == 4 + 4 * -(-(len(alias) + 61) // 3)
+    assert len(secret) == len(prefix) + 4 * -(-(len(alias) + 61) // 3)
     assert "ServiceUserName" not in key and "ServicePassword" not in key
     assert stub.authenticate_api_key(secret)
     assert _create(iam, service)["ServiceCredentialAlias"] == "jane+1-at-123456789012"

@@ -55,6 +55,8 @@ def test_mock_ssc_is_the_class_and_keeps_its_validated_options() -> None:
         ({"account_id": "١٢٣٤٥٦٧٨٩٠١٢"}, "not an AWS account id"),
         ({"seed": 1.5}, "cannot seed"),
         ({"services": {"x.amazonaws.com": "token"}}, "must be"),
+        ({"services": {"x_y.amazonaws.com": "password"}}, "IAM would refuse"),
+        ({"services": {"": "password"}}, "IAM would refuse"),
     ],
 )
 def test_options_refuse_what_iam_or_sscstub_cannot_use(options: dict, message: str) -> None:
@@ -109,3 +111,8 @@ def test_serve_and_the_plugin_take_the_account_from_moto_account_id(
     assert sscstub.SSCStub(**awscli.options_from_environment({})).account_id == "111122223333"
     with sscstub.serve() as server:
         assert server.account_id == "111122223333"
+
+
+def test_service_names_in_options_are_read_without_regard_to_case() -> None:
+    options = Options(services={"New.AmazonAWS.com": "api-key"})
+    assert dict(options.services) == {"new.amazonaws.com": "api-key"}

@@ -140,11 +140,22 @@ def _moto_user(server: sscstub.Server, name: str) -> str:
     return name
 
 
-def test_configured_users_are_created_in_moto() -> None:
+def test_users_are_moto_s_from_the_start_and_through_the_test_api() -> None:
     with sscstub.serve(moto=True, users=["carol"]) as server:
         iam = client("iam", server.url)
-        iam.create_service_specific_credential(UserName="carol", ServiceName=CC)
-        assert "carol" in [u["UserName"] for u in iam.list_users()["Users"]]
+        assert iam.get_user(UserName="carol")["User"]["UserName"] == "carol"  # the first call
+        json_headers = {"Content-Type": "application/json"}
+        added = raw(server.url, "POST", "/_sscstub/users", b'{"name": "dan"}', **json_headers)
+        assert added[0] == 200 and iam.get_user(UserName="dan")["User"]["UserName"] == "dan"
+        iam.create_service_specific_credential(UserName="dan", ServiceName=CC)
+        iam.create_user(UserName="erin")  # moto's own: the endpoint's users are moto's
+        listed = json.loads(raw(server.url, "GET", "/_sscstub/users")[2])["users"]
+        assert listed == ["carol", "dan", "erin"] and server.users == {"carol", "dan", "erin"}
+        refused = raw(server.url, "DELETE", "/_sscstub/users/dan", **json_headers)
+        assert refused[0] == 400 and b"DeleteConflict" in refused[2]
+        assert raw(server.url, "DELETE", "/_sscstub/users/erin", **json_headers)[0] == 200
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_user(UserName="erin")
 
 
 def test_the_marker_serves_with_moto(pytester: pytest.Pytester) -> None:

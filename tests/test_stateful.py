@@ -31,6 +31,7 @@ API_KEY = [
     "logs.amazonaws.com",
     "cloudwatch.amazonaws.com",
     "aws-external-anthropic.amazonaws.com",
+    "xray.amazonaws.com",
 ]
 USERS = ["jane", "bob"]
 START = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
@@ -44,7 +45,12 @@ BAD_USERS = ["ghost", "a b", "", "x" * 65, None, ["jane"]]
 USER_PATTERN = re.compile(r"[\w+=,.@-]+", re.ASCII)
 users = st.sampled_from([*USERS, *USERS, *BAD_USERS])
 owners = st.sampled_from([OWNER, OWNER, OWNER, *USERS, *BAD_USERS])
-services = st.sampled_from([*PASSWORD, *API_KEY, "s3.amazonaws.com"])
+# IAM reads service names without regard to case, and refuses characters outside [a-zA-Z0-9.-]
+SERVICE_PATTERN = re.compile(r"[a-zA-Z0-9.-]*")
+services = st.sampled_from(
+    [*PASSWORD, *API_KEY, "s3.amazonaws.com", "CODECOMMIT.AMAZONAWS.COM", "Bedrock.AmazonAWS.com"]
+    + ["code_commit.amazonaws.com"]
+)
 ages = st.sampled_from([None, None, 1, 2, 36600, 0, 36601])
 clients = st.sampled_from(["checked", "raw"])
 OPS = ["Create", "Reset", "Update", "Delete", "List"]
@@ -135,27 +141,28 @@ class Reference:
         user = p.get("UserName")
         if op == "Update" and p["Status"] == "Expired":
             return "InvalidInput"
+        service = p.get("ServiceName", PASSWORD[0])
+        if op == "List" and p.get("AllUsers") and user is not None:
+            return "InvalidInput"
+        if not SERVICE_PATTERN.fullmatch(service):
+            return "ValidationError"  # checked before any lookup
+        service = service.lower()
         if op == "List":
-            if p.get("AllUsers") and user is not None:
-                return "InvalidInput"
             if not p.get("AllUsers") and self.user_error(user):
                 return self.user_error(user)
-            return (
-                "NoSuchEntity" if p.get("ServiceName", PASSWORD[0]) == "s3.amazonaws.com" else None
-            )
+            return "NoSuchEntity" if service not in PASSWORD + API_KEY else None
         if self.user_error(user):
             return self.user_error(user)
         if op == "Create":
-            service = p["ServiceName"]
             if service not in PASSWORD + API_KEY:
                 return "NoSuchEntity"
-            if "CredentialAgeDays" in p and service in PASSWORD:
-                return "InvalidInput"
             mine = [c for c in self.creds.values() if (c.user, c.service) == (user, service)]
             return "LimitExceeded" if len(mine) >= 2 else None
         cred = self.creds.get(p["ServiceSpecificCredentialId"])
-        if cred is None or cred.user != user:
+        if cred is None:
             return "NoSuchEntity"
+        if cred.user != user:
+            return "ValidationError"  # another user's credential
         if op == "Reset" and cred.status_at(now) == "Expired":
             return "InvalidInput"
         return None
@@ -218,7 +225,7 @@ class CredentialMachine(RuleBasedStateMachine):
         params = {"UserName": user, "ServiceName": service, "CredentialAgeDays": age}
         if isinstance(user, list):  # what reaches IAM (see BAD_USERS)
             user = user[0]
-        login = self.ref.login_for(user or "", service)
+        login = self.ref.login_for(user or "", service.lower())
         response = self.call("Create", kind, params)
         if response is None:
             return multiple()  # nothing for the bundle
@@ -227,7 +234,7 @@ class CredentialMachine(RuleBasedStateMachine):
         cred = Cred(
             id=got["ServiceSpecificCredentialId"],
             user=str(user),
-            service=service,
+            service=service.lower(),
             login=login,
             created=now,
             expires=None if age is None else now + age * DAY,
@@ -308,7 +315,7 @@ class CredentialMachine(RuleBasedStateMachine):
         expected = [
             c
             for c in self.ref.creds.values()  # dicts keep creation order, as IAM's list does
-            if (all_users or c.user == user) and service in (None, c.service)
+            if (all_users or c.user == user) and (service is None or service.lower() == c.service)
         ][: max_items or 100]
         got = response["ServiceSpecificCredentials"]
         assert [m["ServiceSpecificCredentialId"] for m in got] == [c.id for c in expected]
@@ -356,7 +363,7 @@ class CredentialMachine(RuleBasedStateMachine):
     def authenticates(self, cred: Cred, secret: str) -> bool:
         if cred.service in PASSWORD:
             return self.stub.authenticate(cred.login, secret)
-        return self.stub.authenticate_api_key(secret)
+        return self.stub.authenticate_api_key(secret, service_name=cred.service)
 
 
 CredentialMachine.TestCase.settings = settings(

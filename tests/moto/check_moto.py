@@ -4,6 +4,7 @@ botocore range). Never collected by the main suite."""
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import boto3
 import pytest
@@ -126,11 +127,16 @@ def test_users_are_moto_s_renames_follow_and_configured_users_are_created_there(
     iam = boto3.client("iam", region_name="us-east-1")
     with sscstub.mock_ssc(users=["preset"], wire=wire) as stub:
         iam.create_service_specific_credential(UserName="preset", ServiceName=CC)
+        iam.create_service_specific_credential(UserName="preset", ServiceName=BEDROCK)
         assert [u["UserName"] for u in iam.list_users()["Users"]] == ["preset"]
         iam.update_user(UserName="preset", NewUserName="renamed")
         listed = iam.list_service_specific_credentials(UserName="renamed")
-        assert len(listed["ServiceSpecificCredentials"]) == 1
-        assert [c.user_name for c in stub.credentials] == ["renamed"]
+        # a rename changes UserName and keeps names and aliases (observed on IAM, 2026-09-11)
+        assert [
+            (m["UserName"], m.get("ServiceUserName") or m["ServiceCredentialAlias"])
+            for m in listed["ServiceSpecificCredentials"]
+        ] == [("renamed", "preset-at-123456789012")] * 2
+        assert [c.user_name for c in stub.credentials] == ["renamed", "renamed"]
         with pytest.raises(iam.exceptions.NoSuchEntityException):
             iam.list_service_specific_credentials(UserName="preset")
 
@@ -193,3 +199,57 @@ def test_wire_mode_inside_mock_aws_serves_all_five_with_botocores_retries(
         iam.delete_service_specific_credential(UserName="jane", ServiceSpecificCredentialId=cid)
         iam.delete_user(UserName="jane")
         assert [u["UserName"] for u in iam.list_users()["Users"]] == []
+
+
+def _nested(moto_outside: bool, stub: sscstub.SSCStub) -> Any:
+    from contextlib import ExitStack
+
+    stack = ExitStack()
+    mocks: list[Any] = [mock_aws(), stub]
+    for mock in mocks if moto_outside else reversed(mocks):
+        stack.enter_context(mock)
+    return stack
+
+
+@MODES
+@pytest.mark.parametrize("moto_outside", [True, False])
+def test_configured_users_exist_in_moto_before_any_sscstub_call(
+    moto_outside: bool, wire: bool
+) -> None:
+    stub = sscstub.mock_ssc(users=["dave"], wire=wire)
+    with _nested(moto_outside, stub):
+        iam = boto3.client("iam", region_name="us-east-1")
+        assert iam.get_user(UserName="dave")["User"]["UserName"] == "dave"  # the first call
+        assert stub.users == {"dave"}
+
+
+@MODES
+def test_add_user_under_moto_makes_a_user_both_see_and_users_are_moto_s(wire: bool) -> None:
+    stub = sscstub.mock_ssc(wire=wire)
+    stub.add_user("early")  # made while inactive: made again at activation
+    with mock_aws(), stub:
+        iam = boto3.client("iam", region_name="us-east-1")
+        stub.add_user("erin")
+        assert iam.get_user(UserName="erin")["User"]["UserName"] == "erin"
+        assert iam.get_user(UserName="early")["User"]["UserName"] == "early"
+        iam.create_service_specific_credential(UserName="erin", ServiceName=CC)
+        iam.create_user(UserName="made-in-moto")
+        assert stub.users == {"early", "erin", "made-in-moto"}
+        with pytest.raises(sscstub.SscStubError, match="DeleteConflict"):
+            stub.remove_user("erin")  # it has a credential: refused, as DeleteUser is
+        assert iam.get_user(UserName="erin")
+        stub.remove_user("made-in-moto")
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.get_user(UserName="made-in-moto")
+        assert stub.users == {"early", "erin"}
+
+
+def test_users_are_made_again_when_moto_starts_afresh() -> None:
+    with sscstub.mock_ssc(users=["dave"]):
+        for _ in range(2):  # each mock_aws starts with an empty IAM
+            with mock_aws():
+                iam = boto3.client("iam", region_name="us-east-1")
+                assert iam.get_user(UserName="dave")["User"]["UserName"] == "dave"
+                iam.delete_user(UserName="dave")  # gone for the rest of this mock only
+                with pytest.raises(iam.exceptions.NoSuchEntityException):
+                    iam.get_user(UserName="dave")
