@@ -253,3 +253,28 @@ def test_users_are_made_again_when_moto_starts_afresh() -> None:
                 iam.delete_user(UserName="dave")  # gone for the rest of this mock only
                 with pytest.raises(iam.exceptions.NoSuchEntityException):
                     iam.get_user(UserName="dave")
+
+
+def test_the_cli_plugins_users_exist_in_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AWS CLI plugin's entry point, given a session's emitter as the CLI gives it, inside
+    moto's mock (the CLI run in process, as some test suites run it)."""
+    import atexit
+
+    import botocore.session
+
+    from sscstub import awscli
+
+    monkeypatch.setenv("SSCSTUB_USERS", "dave,erin")
+    monkeypatch.setattr(atexit, "register", lambda stop: stops.append(stop))
+    stops: list[Any] = []
+    with mock_aws():
+        session = botocore.session.get_session()
+        awscli.awscli_initialize(session.get_component("event_emitter"))
+        try:
+            iam = session.create_client("iam", region_name="us-east-1")
+            assert iam.get_user(UserName="erin")["User"]["UserName"] == "erin"
+            made = iam.create_service_specific_credential(UserName="dave", ServiceName=CC)
+            assert made["ServiceSpecificCredential"]["UserName"] == "dave"
+        finally:
+            for stop in stops:
+                stop()
