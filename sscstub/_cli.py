@@ -33,11 +33,12 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
+        formatter_class=_Defaults,
         help="run a local IAM endpoint (query protocol) for the AWS CLI, SDKs and curl",
         description="Serve IAM's five service-specific credential operations over HTTP, with"
         " the test API as JSON under /_sscstub/. No authentication: loopback only.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
     serve.add_argument("--port", type=_port, default=4599, help="port; 0 picks a free one")
     serve.add_argument(
         "--allow-host",
@@ -53,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
         "--idle-timeout",
         type=float,
         default=5.0,
-        help="seconds an idle connection or an unfinished request is kept (default 5)",
+        help="seconds an idle connection or an unfinished request is kept",
     )
     from ._options import Options  # the options' flags are made from their declaration
 
@@ -71,6 +72,33 @@ def parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
     return top
+
+
+def banner(url: str) -> str:
+    """How clients reach the endpoint: the flag every AWS CLI and SDK takes, then the variable,
+    which AWS CLI v2 reads only from 2.13 (an older one would call real IAM): the line to
+    paste says so itself."""
+    return (
+        f"sscstub serving IAM at {url}\n"
+        f"  every AWS CLI and SDK:  aws iam ... --endpoint-url {url}\n"
+        f"export AWS_ENDPOINT_URL_IAM={url}"
+        "  # AWS CLI v1, v2 from 2.13, the SDKs; an older v2 ignores it: use --endpoint-url"
+    )
+
+
+class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
+    """Every flag's help ends with its default ("none" or "off" where there is none)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.dest == "help":
+            return text
+        value = action.default
+        if action.nargs == 0:
+            value = "on" if value else "off"
+        elif value in (None, [], ()):
+            value = "none"
+        return f"{text} (default: {value})"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -114,8 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     with server:
-        print(f"sscstub serving IAM at {server.url}")
-        print(f"export AWS_ENDPOINT_URL_IAM={server.url}")
+        print(banner(server.url))
         print("sscstub: ready (Ctrl-C stops)", flush=True)
         while not stop.wait(0.5):
             pass

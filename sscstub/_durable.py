@@ -98,6 +98,25 @@ def _record(row: Row) -> Record:
     return record
 
 
+def _check_path(path: str) -> None:
+    """Say what is wrong with a path that cannot hold a state file, in its own words."""
+    folder = os.path.dirname(os.path.abspath(path))
+    todo = "Nothing was changed."
+    if os.path.isdir(path):
+        raise SscStubError(
+            f"state={path!r} is a directory, and the state is one SQLite file.",
+            f"Pass a file's path, e.g. state={os.path.join(path, 'ssc-state.db')!r}. {todo}",
+            "durable-state---state-file",
+        )
+    if not os.path.isdir(folder):
+        raise SscStubError(
+            f"state={path!r}: its folder {folder} does not exist.",
+            f"Create the folder first (mkdir -p {folder}), or pass a path in one that exists."
+            f" {todo}",
+            "durable-state---state-file",
+        )
+
+
 class StateUnavailable(AwsError):
     """The state file cannot be read or written now (another process holds its lock, the disk
     is full): IAM's 503 ``ServiceUnavailable``, with SQLite's reason. Nothing was changed."""
@@ -122,6 +141,7 @@ class Durable:
 
     def __init__(self, path: str, account_id: str) -> None:
         self.path = path
+        _check_path(path)
         try:
             _check_before_writing(path, account_id)
             if not os.path.exists(path):  # created by us, readable by us alone (and so its

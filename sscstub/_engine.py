@@ -13,6 +13,7 @@ durable state, every call is one transaction on the file, committed before the a
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 import time
@@ -33,7 +34,7 @@ from ._durable import (
     snapshot_of,
     store_from,
 )
-from ._errors import AwsError, SscStubError, UnsimulatedOperationError
+from ._errors import AwsError, SscStubError, UnknownUser, UnsimulatedOperationError
 from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
@@ -124,6 +125,7 @@ class Engine:
         "_calls",
         "_closed_for_good",
         "_faults",
+        "_hints",
         "_request_ids",
         "_lock",
         "_moto_users",
@@ -158,6 +160,8 @@ class Engine:
             list if max_calls is None else functools.partial(CallLog, max_calls)
         )
         self._calls: list[Entry] | CallLog = self._new_log()
+        # A stub's log hints at what a test forgot (a server's stderr may be a pipe no one reads)
+        self._hints = max_calls is None
         self._closed_for_good = False
         # moto's users as last given ours: moto's reset replaces it (held, so it is not reused)
         self._moto_users: Any = None
@@ -335,6 +339,8 @@ class Engine:
             body, change = OPERATIONS[operation](self._state, params, now, stamp)
         except AwsError as error:
             self._calls.append((operation, params, error.code, request_id))
+            if self._hints and isinstance(error, UnknownUser):
+                _hint_unknown_user(operation, error.user, self.users_are_motos())
             return self._error_answer(iam_model, error, request_id, now, operation)
         if spec.trim is not None:
             body = spec.trim(body)
@@ -685,6 +691,28 @@ class Engine:
         if service_name is not None:
             services = [s for s in services if s == service_name.lower()]
         return bool(services) and self.authenticate(alias, api_key, API_KEY, services)
+
+
+_log = logging.getLogger("sscstub")
+
+
+def _hint_unknown_user(operation: str, user: str, motos: bool) -> None:
+    """IAM's answer stays exact; the log says how a test makes the user exist (pytest shows it
+    with the failure)."""
+    where = (
+        "it is not one of moto's users: create it with iam.create_user, or"
+        if motos
+        else "it was never added:"
+    )
+    _log.warning(
+        "IAM user %r does not exist, so %s answered NoSuchEntity, as IAM would: %s pass"
+        " users=[%r] to mock_ssc() (or the ssc_stub marker), or call stub.add_user(%r).",
+        user,
+        operation,
+        where,
+        user,
+        user,
+    )
 
 
 def _case_clash(name: str, existing: str) -> SscStubError:

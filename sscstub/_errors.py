@@ -2,6 +2,19 @@
 
 from __future__ import annotations
 
+#: The page each section an error message cites is on (a test holds every one to a heading).
+DOCS = {
+    "ways-to-use-it": "README.md",
+    "options": "README.md",
+    "the-test-api": "README.md",
+    "how-it-hooks-botocore": "README.md",
+    "with-moto": "README.md",
+    "the-local-endpoint": "docs/endpoint.md",
+    "durable-state---state-file": "docs/endpoint.md",
+    "with-moto-and-other-endpoints": "docs/endpoint.md",
+    "where-the-credentials-are-used": "docs/how-it-works.md",
+}
+
 
 class SscStubError(Exception):
     """sscstub was used in a way it does not support; the message says what to do instead."""
@@ -9,8 +22,12 @@ class SscStubError(Exception):
     def __init__(self, what: str, todo: str, anchor: str = "") -> None:
         self.what = what
         self.todo = todo
-        see = f" (README: #{anchor})" if anchor else ""
+        see = f" (see {DOCS.get(anchor, 'README.md')}#{anchor})" if anchor else ""
         super().__init__(f"{what} {todo}{see}")
+
+
+class UnknownOptionError(SscStubError, TypeError):
+    """An option sscstub does not have (a TypeError, as Python's own for a wrong keyword)."""
 
 
 class UnsimulatedOperationError(SscStubError):
@@ -19,14 +36,16 @@ class UnsimulatedOperationError(SscStubError):
     def __init__(self, operation: str, why: str = "") -> None:
         self.operation = operation
         what = f"IAM operation {operation}" if ":" not in operation else operation
+        answer = "Bedrock's calls" if ":" in operation else "the other IAM operations"
         super().__init__(
             (f"{why} " if why else "")
             + f"{what} is not simulated by sscstub, and the active stub is"
             " strict, so the call was stopped before it could reach AWS.",
-            "Pass strict=False to mock_ssc() (or the ssc_stub marker; SSCSTUB_STRICT=0 for the"
-            " AWS CLI plugin) to let other IAM operations through to botocore, or serve them"
-            " with another fake such as moto.",
-            "how-it-hooks-botocore",
+            f"To have {answer} answered in the test, compose with moto: activate moto's"
+            " mock_aws too (sscstub keeps the service-specific credentials), or serve(moto=True)"
+            " for the endpoint. strict=False would instead let every such call through to"
+            " botocore, and so to real AWS unless something else answers it.",
+            "with-moto",
         )
 
 
@@ -42,3 +61,13 @@ class AwsError(Exception):
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+class UnknownUser(AwsError):
+    """IAM's NoSuchEntity for a user that does not exist (the engine adds a hint to the log)."""
+
+    __slots__ = ("user",)
+
+    def __init__(self, user: str) -> None:
+        super().__init__("NoSuchEntity", f"The user with name {user} cannot be found.")
+        self.user = user

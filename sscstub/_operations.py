@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from . import _secrets
-from ._errors import AwsError
+from ._errors import AwsError, UnknownUser
 from ._store import API_KEY, EXPIRED, PASSWORD, Record, Stamp, Store
 
 #: The services IAM issues service-specific credentials for, and which kind each gets.
@@ -96,7 +96,7 @@ def _user(sim: IamState, params: Mapping[str, Any]) -> str:
             "The specified value for userName is invalid. It must contain only alphanumeric"
             " characters and/or the following: +=,.@_-",
         )
-    raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
+    raise UnknownUser(name)
 
 
 def service_name_of(params: Mapping[str, Any]) -> str | None:

@@ -10,14 +10,12 @@ option is a field here and a parameter of `SSCStub.__init__`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, dataclass, field, fields
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from typing_extensions import TypedDict, Unpack
 
     class StubOptions(TypedDict, total=False):
@@ -35,7 +33,7 @@ if TYPE_CHECKING:
         upstream: str | None
 
 
-from ._errors import SscStubError
+from ._errors import SscStubError, UnknownOptionError
 from ._operations import DEFAULT_SERVICES, valid_service_name, valid_user_name
 from ._secrets import Seed
 from ._store import API_KEY, PASSWORD
@@ -109,7 +107,8 @@ class Options:
     services: Mapping[str, str] = field(
         default_factory=lambda: DEFAULT_SERVICES,
         metadata=_doc(
-            "replace the supported services: name=password|api-key, comma-separated",
+            "replace the supported services (default: the seven IAM supports):"
+            " name=password|api-key, comma-separated",
             parse=services_in,
         ),
     )
@@ -118,7 +117,8 @@ class Options:
         metadata=_doc("answer with IAM's XML at before-send", serve=False, plugin=False),
     )
     state: str | None = field(
-        default=None, metadata=_doc("a SQLite file that keeps the state across processes")
+        default=None,
+        metadata=_doc("a SQLite file that keeps the state across processes (default: in memory)"),
     )
     moto: bool | None = field(
         default=None,
@@ -254,11 +254,35 @@ class Options:
     def from_keywords(cls, **options: Unpack[StubOptions]) -> Options:
         """The options of `SSCStub`'s keywords (there, None means the default)."""
         values: dict[str, Any] = dict(options)  # any iterable of users: made a tuple
+        check_keywords("sscstub", values, option_names())
         if values.get("account_id") is None:
             values.pop("account_id", None)  # the field's default: MOTO_ACCOUNT_ID, or IAM's
         if values.get("services") is None:
             values["services"] = DEFAULT_SERVICES
         return cls(**values)
+
+
+def check_keywords(where: str, given: Iterable[str], known: Iterable[str]) -> None:
+    """Raise `UnknownOptionError` for a name in ``given`` that is not ``known``, naming
+    ``where`` it was given and the nearest option."""
+    names = list(known)
+    unknown = [name for name in given if name not in names]
+    if not unknown:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(unknown[0], names, n=1, cutoff=0.6)
+    hint = f"Did you mean {close[0]}? " if close else ""
+    raise UnknownOptionError(
+        f"{where} got {unknown[0]!r}, which is not one of its options.",
+        f"{hint}They are: {', '.join(names)}.",
+        "options",
+    )
+
+
+def option_names() -> list[str]:
+    """Every option's name, in declaration order."""
+    return [name for name, _ in Options.documented()]
 
 
 def check_user_name(name: object) -> None:

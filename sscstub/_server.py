@@ -351,6 +351,7 @@ class Front:
     def _pass_on(self, request: Request, action: str | None, params: Mapping[str, str]) -> Outgoing:
         """An IAM request sscstub does not answer, passed on, as in-process composition does:
         DeleteUser of a user with credentials is refused first, and a rename is followed."""
+        self.engine.compose_now()  # with --moto: sscstub's users are there (again) first
         if action == "DeleteUser":
             conflict = self.engine.delete_user_conflict(params)
             if conflict is not None:
@@ -516,6 +517,27 @@ class Settings(NamedTuple):
     create_repos: bool = False  # a push to a repository that does not exist creates it
 
 
+def bind_error(host: str, port: int, error: OSError) -> SscStubError:
+    """What to do when the address cannot be bound (a port in use, an address not here)."""
+    import errno
+
+    if error.errno == errno.EADDRINUSE:
+        return SscStubError(
+            f"Port {port} on {host} is in use (another sscstub serve, or another server).",
+            "Stop what holds it, or take a free port: --port 0 (port=0 in Python), which the"
+            " banner (server.url) then names.",
+            "the-local-endpoint",
+        )
+    return SscStubError(
+        f"Cannot listen on {host}:{port}: {error.strerror or error}.",
+        "Pass an address of this machine: 127.0.0.1 (the default) keeps the endpoint here.",
+        "the-local-endpoint",
+    )
+
+
+SERVE_KEYWORDS = tuple(name for name in Settings._fields if name != "max_connections")
+
+
 class Server(Controls):
     """A running endpoint: ``.url``, and the same test API as `SSCStub`.
 
@@ -563,7 +585,11 @@ class Server(Controls):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._socket = socket.socket(family, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind((host, port))
+        try:
+            self._socket.bind((host, port))
+        except OSError as error:
+            self._socket.close()
+            raise bind_error(host, port, error) from None
         self._socket.listen(128)
         address = self._socket.getsockname()
         self.host: str = str(address[0])
@@ -727,6 +753,9 @@ def serve(
     :param idle_timeout: seconds an idle connection, or an unfinished request, is kept.
     :param create_repos: a git push to a repository that does not exist creates it (else 404).
     """
+    from ._options import check_keywords, option_names
+
+    check_keywords("sscstub.serve()", options, [*option_names(), *SERVE_KEYWORDS])
     settings = Settings(
         host, port, verbose, tuple(allow_hosts), max_calls, idle_timeout, None, create_repos
     )

@@ -9,13 +9,15 @@ import sys
 import threading
 import weakref
 from collections.abc import Callable, Coroutine, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast, overload
 
 from . import _hooks
 from ._controls import Controls
-from ._errors import SscStubError
+from ._errors import SscStubError, UnknownOptionError
 
 if TYPE_CHECKING:
+    from inspect import Signature
+
     from typing_extensions import ParamSpec, Self
 
     from ._engine import Engine
@@ -27,6 +29,11 @@ R = TypeVar("R")
 C = TypeVar("C", bound=type)
 
 _activation = threading.Lock()
+# SSCStub's keywords (tests/test_options.py holds them to `Options`' fields)
+_OPTION_NAMES = frozenset(
+    ("users", "account_id", "caller", "strict", "seed", "services", "wire", "state", "moto")
+    + ("upstream",)
+)
 
 
 def _fresh_lock_after_fork() -> None:
@@ -36,6 +43,17 @@ def _fresh_lock_after_fork() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_fresh_lock_after_fork)
+
+
+class _InitSignature:
+    """What ``inspect.signature(SSCStub)`` (and so ``help``) shows: ``__init__``'s keywords,
+    not ``__new__``'s catch-all; made on first use (``import sscstub`` imports no `inspect`)."""
+
+    def __get__(self, instance: object, owner: type) -> Signature:
+        import inspect
+
+        signature = inspect.signature(SSCStub.__init__)
+        return signature.replace(parameters=list(signature.parameters.values())[1:])
 
 
 class SSCStub(Controls):
@@ -68,6 +86,23 @@ class SSCStub(Controls):
 
     The validated options are on ``.options`` (an `Options`). ``mock_ssc`` is this class.
     """
+
+    __signature__: ClassVar[_InitSignature] = _InitSignature()
+
+    def __new__(cls, *args: object, **options: object) -> Self:
+        """Check the options first, so that a misspelt one is named with the nearest (Python's
+        own TypeError names neither); `__init__` holds the signature type checkers read."""
+        if args:
+            raise UnknownOptionError(
+                f"mock_ssc() takes keyword options only, and got {len(args)} positional.",
+                "Name each option, e.g. mock_ssc(users=['jane']).",
+                "options",
+            )
+        if not _OPTION_NAMES.issuperset(options):
+            from ._options import check_keywords, option_names
+
+            check_keywords("mock_ssc()", options, option_names())
+        return super().__new__(cls)
 
     def __init__(
         self,
@@ -128,17 +163,7 @@ class SSCStub(Controls):
         with _activation:
             current = _hooks.active()
             if current is not None:
-                holder = current.owner() if current.owner is not None else None
-                where = f", started at {current.started_at}" if current.started_at else ""
-                raise SscStubError(
-                    f"This stub is already active{where}."
-                    if current is self._engine
-                    else f"Another sscstub stub is already active: {holder!r}{where}.",
-                    "Stubs do not nest: exit the active one first, or share one stub (for example"
-                    " through the ssc_stub fixture) instead of activating a second;"
-                    " sscstub.stop_all() stops a stub that was started and never stopped.",
-                    "ways-to-use-it",
-                )
+                raise _already_active(current, current is self._engine)
             engine = self._engine
             engine.activate()
             try:
@@ -300,6 +325,32 @@ def stop_all() -> SSCStub | None:
             _hooks.set_active(None)
             engine.retire()
     return stub
+
+
+FIXTURE = "the ssc_stub fixture"  # how a fixture's stub names where it started
+
+
+def _already_active(current: Engine, same: bool) -> SscStubError:
+    holder = current.owner() if current.owner is not None else None
+    started = current.started_at
+    if started.startswith(FIXTURE):
+        return SscStubError(
+            f"This test already has an active stub: {started} started it (the test names"
+            " ssc_stub, or has an ssc_stub marker).",
+            "Use that one: take ssc_stub as the test's argument and configure it with"
+            " @pytest.mark.ssc_stub(...), and remove the decorator or `with mock_ssc()`.",
+            "ways-to-use-it",
+        )
+    where = f", started at {started}" if started else ""
+    return SscStubError(
+        f"This stub is already active{where}."
+        if same
+        else f"Another sscstub stub is already active: {holder!r}{where}.",
+        "Stubs do not nest: exit the active one first, or share one stub (for example"
+        " through the ssc_stub fixture) instead of activating a second;"
+        " sscstub.stop_all() stops a stub that was started and never stopped.",
+        "ways-to-use-it",
+    )
 
 
 def _caller() -> str:

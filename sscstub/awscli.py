@@ -27,13 +27,14 @@ from ._stub import SSCStub
 
 def options_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The stub's options from the ``SSCSTUB_*`` variables set (made from `Options`' fields)."""
-    from ._options import Options
+    from ._options import Options, check_keywords
 
     env = os.environ if environ is None else environ
-    texts = {}
-    for name, doc in Options.documented():
-        if doc.plugin and env.get(doc.variable(name)):
-            texts[name] = env[doc.variable(name)]
+    variables = {doc.variable(name): name for name, doc in Options.documented() if doc.plugin}
+    check_keywords(
+        "The sscstub AWS CLI plugin", [v for v in env if v.startswith("SSCSTUB_")], variables
+    )
+    texts = {name: env[variable] for variable, name in variables.items() if env.get(variable)}
     return Options.from_text(texts)
 
 

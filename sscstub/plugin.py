@@ -51,12 +51,26 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 
 def marker_options(node: Any, name: str = "ssc_stub") -> dict[str, Any]:
-    """The node's ``name`` markers' options; the nearest marker wins."""
+    """The node's ``name`` markers' options; the nearest marker wins. A misspelt option is
+    named, with the nearest, before anything starts."""
     __tracebackhide__ = True
+    from ._errors import UnknownOptionError
+    from ._options import check_keywords, option_names
+
+    known = option_names()
+    if name == "ssc_server":
+        from ._server import SERVE_KEYWORDS
+
+        known += SERVE_KEYWORDS
     options: dict[str, Any] = {}
     for marker in reversed(list(node.iter_markers(name))):
         if marker.args:
-            raise TypeError(f"@pytest.mark.{name} takes keyword options only, e.g. users=['jane']")
+            raise UnknownOptionError(
+                f"@pytest.mark.{name} takes keyword options only.",
+                f"Name each option, e.g. @pytest.mark.{name}(users=['jane']).",
+                "options",
+            )
+        check_keywords(f"@pytest.mark.{name}", marker.kwargs, known)
         options.update(marker.kwargs)
     return options
 
@@ -64,8 +78,32 @@ def marker_options(node: Any, name: str = "ssc_stub") -> dict[str, Any]:
 def active_stub(node: Any) -> Iterator[SSCStub]:
     """The fixture's body: an active stub configured by the node's ``ssc_stub`` markers."""
     __tracebackhide__ = True
+    from ._stub import FIXTURE
+
     with SSCStub(**marker_options(node)) as stub:
+        stub._engine.started_at = f"{FIXTURE} of {node.nodeid}"
         yield stub
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A marked test (or class, or module) is stubbed or served for its whole run whether or
+    not it names the fixture, as ``usefixtures`` would (time-machine's marker does the same):
+    a test that reads ``@pytest.mark.ssc_stub`` as "stubbed" never reaches AWS. An ssc_stub
+    marker on a test that uses the server only configures the server."""
+    for item in items:
+        names = getattr(item, "fixturenames", None)
+        if names is None:
+            continue
+        server = item.get_closest_marker("ssc_server") is not None
+        if server and "ssc_server" not in names:
+            names.insert(0, "ssc_server")
+        if (
+            item.get_closest_marker("ssc_stub") is not None
+            and "ssc_stub" not in names
+            and "ssc_server" not in names
+        ):
+            names.insert(0, "ssc_stub")
 
 
 @pytest.fixture

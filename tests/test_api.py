@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import re
 from pathlib import Path
 from typing import Any
@@ -251,12 +252,12 @@ MISUSE += [
     (lambda: _nested(same=True), "This stub is already active", "exit the active one first"),
     (lambda: sscstub.mock_ssc()(42), "cannot decorate 42", "Decorate a function"),
     (lambda: sscstub.mock_ssc().attach(object()), "cannot find botocore's event emitter", "Pass a"),
-    (_unsimulated, "GetUser is not simulated", "Pass strict=False"),
+    (_unsimulated, "GetUser is not simulated", "compose with moto"),
 ]
 README_HEADINGS = {
     re.sub(r"[^a-z0-9 -]", "", line.lstrip("#").strip().lower()).replace(" ", "-")
     for line in (Path(__file__).parents[1] / "README.md").read_text().splitlines()
-    if line.startswith("## ")
+    if line.startswith(("## ", "### "))
 }
 
 
@@ -266,16 +267,23 @@ def test_misuse_errors_say_what_to_do(misuse: Any, what: str, todo: str) -> None
     with pytest.raises(SscStubError) as caught:
         misuse()
     assert what in caught.value.what and todo in caught.value.todo
-    anchor = re.search(r"\(README: #([a-z0-9-]+)\)$", str(caught.value))
+    anchor = re.search(r"\(see README\.md#([a-z0-9-]+)\)$", str(caught.value))
     assert anchor is not None and anchor[1] in README_HEADINGS
     assert sscstub._hooks.active() is None  # misuse changed nothing
 
 
-def test_options_are_keyword_only_and_typos_are_type_errors() -> None:
-    with pytest.raises(TypeError):
+def test_options_are_keyword_only_and_typos_name_the_nearest() -> None:
+    with pytest.raises(TypeError, match=r"mock_ssc\(\) takes keyword options only"):
         sscstub.mock_ssc(["jane"])  # type: ignore[misc]
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError) as caught:
         sscstub.mock_ssc(user=["jane"])  # type: ignore[call-arg]
+    assert isinstance(caught.value, SscStubError)
+    assert str(caught.value).startswith(
+        "mock_ssc() got 'user', which is not one of its options. Did you mean users? They are:"
+    )
+    with pytest.raises(TypeError, match=r"sscstub.serve\(\) got 'idle_timout'.*idle_timeout\?"):
+        sscstub.serve(idle_timout=3)  # type: ignore[call-arg]
+    assert "users" in str(inspect.signature(sscstub.SSCStub))  # help() shows the options
 
 
 def test_call_params_are_read_only_history() -> None:

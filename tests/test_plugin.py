@@ -70,8 +70,10 @@ def test_marker_typo_is_a_clear_setup_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest()
     result.assert_outcomes(errors=2)
     # One line each, in either order: pytest-randomly may run the two tests either way round.
-    result.stdout.fnmatch_lines(["*unexpected keyword argument 'user'*"])
-    result.stdout.fnmatch_lines(["*keyword options only*"])
+    result.stdout.fnmatch_lines(
+        ["*@pytest.mark.ssc_stub got 'user', which is not one of its options. Did you mean users?*"]
+    )
+    result.stdout.fnmatch_lines(["*@pytest.mark.ssc_stub takes keyword options only*"])
 
 
 def test_marker_is_registered(pytester: pytest.Pytester) -> None:

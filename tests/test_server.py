@@ -287,10 +287,12 @@ def test_the_command_line_prints_the_endpoint_and_stops_cleanly(tmp_path: Any) -
         text=True,
     )
     try:
-        lines = [process.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+        lines = [process.stdout.readline() for _ in range(4)]  # type: ignore[union-attr]
         url = lines[0].split()[-1]
-        assert lines[1].strip() == f"export AWS_ENDPOINT_URL_IAM={url}"
-        assert lines[2].startswith("sscstub: ready")
+        assert lines[1].strip().endswith(f"--endpoint-url {url}")
+        # the line to paste says itself which CLIs read the variable (v2 before 2.13 does not)
+        assert lines[2].startswith(f"export AWS_ENDPOINT_URL_IAM={url}  # AWS CLI v1, v2 from 2.13")
+        assert lines[3].startswith("sscstub: ready")
         made = client_for(url).create_service_specific_credential(UserName="ci-bot", ServiceName=CC)
         assert made["ServiceSpecificCredential"]["ServiceUserName"] == "ci-bot-at-111122223333"
     finally:

@@ -53,8 +53,8 @@ def endpoint() -> Iterator[Endpoint]:
     assert process.stdout is not None
     url = ""
     for line in process.stdout:
-        if line.startswith("export AWS_ENDPOINT_URL_IAM="):
-            url = line.strip().split("=", 1)[1]
+        if line.startswith("sscstub serving IAM at "):
+            url = line.split()[-1]
         if "ready" in line:
             break
     try:

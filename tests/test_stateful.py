@@ -367,7 +367,7 @@ class CredentialMachine(RuleBasedStateMachine):
 
 
 CredentialMachine.TestCase.settings = settings(
-    max_examples=int(os.environ.get("SSCSTUB_HYPOTHESIS_EXAMPLES", "300")),
+    max_examples=int(os.environ.get("SSC_TEST_HYPOTHESIS_EXAMPLES", "300")),
     stateful_step_count=50,
     deadline=None,
     database=None,  # no shared files between xdist workers
@@ -388,7 +388,7 @@ class WireCredentialMachine(CredentialMachine):
 
 WireCredentialMachine.TestCase.settings = settings(
     CredentialMachine.TestCase.settings,
-    max_examples=int(os.environ.get("SSCSTUB_HYPOTHESIS_EXAMPLES", "100")),
+    max_examples=int(os.environ.get("SSC_TEST_HYPOTHESIS_EXAMPLES", "100")),
 )
 TestSimulationOnTheWire = pytest.mark.filterwarnings(
     "error", "ignore:Boto3 will no longer support"

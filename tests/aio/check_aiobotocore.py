@@ -123,7 +123,7 @@ def test_aioboto3_when_installed() -> None:
     try:
         import aioboto3
     except ImportError:
-        if os.environ.get("SSCSTUB_EXPECT_AIOBOTO3"):
+        if os.environ.get("SSC_TEST_EXPECT_AIOBOTO3"):
             raise
         return  # this venv is the plain-aiobotocore one: aioboto3 is checked in its own
 
