@@ -211,9 +211,10 @@ def bench_activation(s: Settings) -> dict[str, float]:
     from sscstub.plugin import active_stub
 
     client = iam_client()
-    node = SimpleNamespace(iter_markers=lambda name: iter(()))
+    node = SimpleNamespace(iter_markers=lambda name: iter(()), nodeid="bench.py::test")
     marked = SimpleNamespace(
-        iter_markers=lambda name: iter([SimpleNamespace(args=(), kwargs={"users": [USER]})])
+        iter_markers=lambda name: iter([SimpleNamespace(args=(), kwargs={"users": [USER]})]),
+        nodeid="bench.py::test",
     )
 
     def with_mock_ssc() -> None:

@@ -33,7 +33,7 @@ import sys
 import time
 
 from bench_endpoint import free_port, wait_ready
-from targets import COMPOSE_TARGETS
+from targets import COMPOSE_TARGETS, verdicts
 
 CC = "codecommit.amazonaws.com"
 AUTH = (
@@ -230,13 +230,7 @@ def main() -> int:
             f" --moto {moto:,.0f} ({moto / plain:.3f}x; valgrind)"
         )
         measured["compose-moto"] = moto / plain
-    print("\n| target | figure | bound | measured |  |")
-    print("|---|---|---:|---:|---|")
-    for key, target in COMPOSE_TARGETS.items():
-        value = measured[key]
-        verdict = "met" if target.met(value) else "**missed**"
-        bound = f"{target.sign} {target.bound:g}x"
-        print(f"| {key} | {target.what} | {bound} | {value:.2f}x | {verdict} |")
+    print("\n" + verdicts(COMPOSE_TARGETS, measured))
     print(f"\nran in {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -26,7 +26,7 @@ import sys
 import time
 from typing import Any
 
-from targets import ENDPOINT_TARGETS
+from targets import ENDPOINT_TARGETS, verdicts
 
 CREDS = "AWS4-HMAC-SHA256 Credential=t/20261125/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0"
 CC = "codecommit.amazonaws.com"
@@ -317,16 +317,7 @@ def main() -> int:
         / statistics.median(startup["zero-work"]),
         "endpoint-state": state_ratio,
     }
-    print("\n| target | figure | bound | measured |  |")
-    print("|---|---|---:|---:|---|")
-    for key, target in ENDPOINT_TARGETS.items():
-        if key not in measured:
-            continue
-        value = measured[key]
-        verdict = "met" if target.met(value) else "**missed**"
-        print(
-            f"| {key} | {target.what} | {target.sign} {target.bound:g}x | {value:.2f}x | {verdict} |"
-        )
+    print("\n" + verdicts(ENDPOINT_TARGETS, measured))
     print(f"\nran in {time.perf_counter() - started:.0f} s")
     return 0
 

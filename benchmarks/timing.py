@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from targets import TARGETS
+from targets import TARGETS, verdicts
 
 for _name, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -139,10 +139,4 @@ def markdown(columns: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
 
 
 def targets_table(measured: dict[str, float]) -> str:
-    rows = []
-    for key, target in TARGETS.items():
-        value = measured.get(key)
-        shown = "not measured" if value is None else f"{value:.2f} {target.unit}"
-        met = "" if value is None else ("met" if target.met(value) else "**missed**")
-        rows.append((key, target.what, f"{target.sign} {target.bound:g} {target.unit}", shown, met))
-    return markdown(("target", "figure", "bound", "measured", ""), rows)
+    return verdicts(TARGETS, measured)

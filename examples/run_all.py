@@ -23,10 +23,11 @@ ROOT = HERE.parent
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 # A code block names the example it shows on its first line: `# examples/x.py` for Python,
 # `# examples/x.sh` for shell. Other blocks (`sh` without a name: set-up commands) are free text.
-BLOCK = re.compile(r"```(python|sh|js|r)\n(.*?)```", re.S)
-NAMED = re.compile(r"(?:#|//) (examples/[\w.-]+\.(?:py|sh|cjs|R))")
+BLOCK = re.compile(r"```(python|sh|js|r|yaml)\n(.*?)```", re.S)
+NAMED = re.compile(r"(?:#|//) (examples/[\w.-]+\.(?:py|sh|cjs|R|yml))")
 
 
+PAWS = "R's paws"
 # What an example needs beyond the venv: (path that must exist, or a command on PATH; its name).
 NEEDS: dict[str, list[tuple[str, str]]] = {
     "endpoint.sh": [
@@ -34,7 +35,7 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
         ("tests/clients/js/node_modules/@aws-sdk/client-iam", "the JavaScript SDK v3"),
         ("curl", "curl"),
     ],
-    "endpoint_paws.sh": [(".paws-lib/paws.security.identity", "R's paws"), ("Rscript", "R")],
+    "endpoint_paws.sh": [(".paws-lib/paws.security.identity", PAWS), ("Rscript", "R")],
     "awscli_plugin.sh": [("/usr/bin/aws", "the AWS CLI v2")],
     "endpoint_moto.sh": [
         ("/usr/bin/aws", "the AWS CLI v2"),
@@ -52,11 +53,17 @@ NEEDS: dict[str, list[tuple[str, str]]] = {
 
 def missing_client(path: Path) -> str | None:
     for need, name in NEEDS.get(path.name, []):
+        remedy = (
+            "it installs from CRAN, which this machine cannot reach; an offline copy of paws"
+            " installs too (.ci/install-clients says how)"
+            if name == PAWS
+            else "run `make clients`"
+        )
         if "/" in need:
             if not (ROOT / need).exists():
-                return f"{name} is not installed ({need} is missing; run `make clients`)"
+                return f"{name} is not installed ({remedy})"
         elif shutil.which(need) is None:
-            return f"{name} is not installed ({need} is not on PATH; run `make clients`)"
+            return f"{name} is not installed ({need} is not on PATH; {remedy})"
     return None
 
 
@@ -91,7 +98,11 @@ def main() -> int:
     if "--sync" in sys.argv:
         sync_docs()
     problems = doc_blocks_match_examples()
-    paths = [p for p in sorted([*HERE.glob("*.py"), *HERE.glob("*.sh")]) if p.name != "run_all.py"]
+    paths = [
+        p
+        for p in sorted([*HERE.glob("*.py"), *HERE.glob("*.sh"), *HERE.glob("*.yml")])
+        if not p.name.startswith("run_")  # the runners themselves
+    ]
     skipped = []
     for path in paths:
         why = missing_client(path)
@@ -100,7 +111,11 @@ def main() -> int:
             skipped.append(f"{path.name} ({why})")
             continue
         env: dict[str, str] = {}
-        if path.name.startswith("test_"):
+        if path.suffix == ".yml":  # a CI workflow: its run steps, in a fresh venv and checkout
+            cmd = [sys.executable, str(HERE / "run_workflow.py"), str(path)]
+        elif path.name == "noxfile.py":
+            cmd = [sys.executable, "-m", "nox", "-f", str(path)]
+        elif path.name.startswith("test_"):
             cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
         elif path.suffix == ".sh":  # with the venv's console scripts (sscstub) on PATH
             cmd = ["bash", "-euo", "pipefail", str(path)]

@@ -63,5 +63,28 @@ def test_the_performance_page_shows_the_benchmark_targets() -> None:
     targets = {**module.TARGETS, **module.ENDPOINT_TARGETS, **module.COMPOSE_TARGETS}
     for key, target in targets.items():
         assert target.row(key) in page, f"docs/performance.md lacks or misstates {key!r}"
-    shown = re.findall(r"^\| ([a-z][\w-]*) \| [^|]* \| [<>]= [0-9.]+ \S+ \|$", page, re.M)
+    shown = re.findall(
+        r"^\| ([a-z][\w-]*) \| [^|]* \| [<>]= [0-9.]+ \S+ \| (?:gate \(#\d+\)|aim) \|$", page, re.M
+    )
     assert sorted(shown) == sorted(targets), "a target shown that the benchmark lacks"
+
+
+def test_no_paragraph_is_a_wall_of_text() -> None:
+    """Prose paragraphs (not tables or code) stay under 600 characters."""
+    walls = []
+    for document in DOCUMENTS:
+        prose = re.sub(r"```.*?```", "", document.read_text(), flags=re.S)
+        for line in prose.splitlines():
+            if len(line) > 600 and not line.startswith("|"):
+                walls.append(f"{document.name}: {line[:80]}... ({len(line)} characters)")
+    assert walls == []
+
+
+def test_the_readme_opens_with_install_and_an_example_and_stays_short() -> None:
+    text = (ROOT / "README.md").read_text()
+    first_screen = text.split("\n## ", 1)[0]
+    assert "pip install" in first_screen and "# examples/test_readme.py" in first_screen
+    assert len(text.encode()) <= 12 * 1024
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings.index("Ways to use it") < headings.index("Quickstart for contributors")
+    assert "In CI" in headings

@@ -144,6 +144,8 @@ def test_users_are_moto_s_from_the_start_and_through_the_test_api() -> None:
     with sscstub.serve(moto=True, users=["carol"]) as server:
         iam = client("iam", server.url)
         assert iam.get_user(UserName="carol")["User"]["UserName"] == "carol"  # the first call
+        assert raw(server.url, "POST", "/moto-api/reset")[0] == 200  # moto starts afresh:
+        assert iam.get_user(UserName="carol")["User"]["UserName"] == "carol"  # made again
         json_headers = {"Content-Type": "application/json"}
         added = raw(server.url, "POST", "/_sscstub/users", b'{"name": "dan"}', **json_headers)
         assert added[0] == 200 and iam.get_user(UserName="dan")["User"]["UserName"] == "dan"

@@ -32,10 +32,18 @@ CLIENTS = {
 }
 
 
+# What installs a missing client (`make clients` has tried already when `make test` runs)
+REMEDY = {
+    "paws": 'R\'s paws installs from CRAN (install.packages("paws.security.identity")), which'
+    " this machine could not reach; an offline copy of paws works too (see .ci/install-clients)",
+}
+
+
 def need(client: str) -> None:
     if not CLIENTS[client].exists() or (client == "paws" and not shutil.which("Rscript")):
-        RAN[client] = f"SKIPPED: {CLIENTS[client]} is missing (run `make clients`)"
-        pytest.skip(f"real client {client} is not installed: {CLIENTS[client]} (make clients)")
+        why = REMEDY.get(client, f"{CLIENTS[client].name} is missing: run `make clients`")
+        RAN[client] = f"SKIPPED: {why}"
+        pytest.skip(f"real client {client} is not installed: {why}")
     RAN.setdefault(client, "ran")
 
 
