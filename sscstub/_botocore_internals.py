@@ -75,8 +75,20 @@ def wire_response(url: str, status: int, headers: dict[str, str], data: bytes) -
 CACHE_ATTRIBUTE = "_sscstub_compiled_iam"
 
 
-def cache_on(service_model: Any, value: Any) -> None:
-    setattr(service_model, CACHE_ATTRIBUTE, value)
+def cache_on(service_model: Any, value: Any, attribute: str = CACHE_ATTRIBUTE) -> None:
+    setattr(service_model, attribute, value)
+
+
+_cache_generation = [0]
+
+
+def next_cache_attribute() -> str:
+    """A new attribute name for compiled models, so those kept under the old one are ignored
+    (`_model.clear_caches`); the stamper cache goes too."""
+    global _stamp_cache
+    _stamp_cache = None
+    _cache_generation[0] += 1
+    return f"{CACHE_ATTRIBUTE}_{_cache_generation[0]}"
 
 
 def headers_dict(plain: dict[str, str]) -> Any:

@@ -135,6 +135,20 @@ class IamModel:
 _by_signature: dict[str, IamModel] = {}
 
 
+def clear_caches() -> None:
+    """Forget everything compiled or remembered: the checks and XML writers (compiled again at
+    the next call, also for ServiceModels that hold an earlier one) and the formatted
+    timestamps. For mutation testing, which changes the code that generates them between tests
+    in one process (tests/conftest.py calls it then); nothing else needs it."""
+    from . import _botocore_internals, _query
+
+    global CACHE_ATTRIBUTE
+    CACHE_ATTRIBUTE = _botocore_internals.next_cache_attribute()
+    _by_signature.clear()
+    _default.cache_clear()
+    _query.clear_caches()
+
+
 def iam(service: Any = None) -> IamModel:
     """The model compiled from ``service`` (the botocore ServiceModel of the client calling),
     or from botocore's own IAM model when there is none.
@@ -153,7 +167,7 @@ def iam(service: Any = None) -> IamModel:
         found = _by_signature.get(signature)
         if found is None:
             found = _by_signature[signature] = _compile(service)
-        cache_on(service, found)
+        cache_on(service, found, CACHE_ATTRIBUTE)
     return found
 
 

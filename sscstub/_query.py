@@ -160,6 +160,14 @@ def http_date(now: int) -> str:
 _utc_cache: dict[int, datetime] = {}
 
 
+def clear_caches() -> None:
+    """Forget the formatted timestamps (`_model.clear_caches`)."""
+    global _date_cache
+    _iso_cache.clear()
+    _utc_cache.clear()
+    _date_cache = (-1, "")
+
+
 def utc_stamp(ts: int) -> datetime:
     """An epoch second as the aware UTC datetime the XML writer takes (cached: they repeat)."""
     found = _utc_cache.get(ts)

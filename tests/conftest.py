@@ -22,6 +22,11 @@ pytest_plugins = ["pytester"]
 hypothesis.configuration.set_hypothesis_home_dir(tempfile.mkdtemp(prefix="sscstub-hypothesis-"))
 
 ACCOUNT = "123456789012"
+# Where the sscstub under test lives, for the Python processes tests start (under mutmut it
+# is the mutated copy, not an installed one).
+SSCSTUB_HOME = os.path.dirname(os.path.dirname(os.path.abspath(sscstub.__file__)))
+if "MUTANT_UNDER_TEST" in os.environ:
+    os.environ["PYTHONPATH"] = SSCSTUB_HOME
 
 
 @pytest.fixture(autouse=True)
@@ -72,6 +77,17 @@ def socket_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[object,
     monkeypatch.setattr(socket, "getaddrinfo", guarded(real_getaddrinfo))
     yield attempts
     assert attempts == [], "a test tried to open a network connection"
+
+
+if "MUTANT_UNDER_TEST" in os.environ:  # make mutation: mutmut runs the tests in one process
+
+    @pytest.fixture(autouse=True)
+    def _compile_again() -> None:
+        """Every test compiles the checks and XML writers afresh, so that a mutant in the code
+        that generates them is the code that runs (mutation/README.md)."""
+        from sscstub._model import clear_caches
+
+        clear_caches()
 
 
 @pytest.fixture(autouse=True)

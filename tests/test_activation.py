@@ -13,7 +13,13 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import create_credential, handler_snapshot, make_client, sscstub_handlers
+from conftest import (
+    SSCSTUB_HOME,
+    create_credential,
+    handler_snapshot,
+    make_client,
+    sscstub_handlers,
+)
 
 import sscstub
 from sscstub import SscStubError, UnsimulatedOperationError
@@ -161,6 +167,7 @@ def test_clients_made_before_sscstub_was_imported_are_served(tmp_path: Any) -> N
         """
     )
     env = {"PATH": "/usr/bin:/bin", "AWS_EC2_METADATA_DISABLED": "true", "HOME": str(tmp_path)}
+    env["PYTHONPATH"] = SSCSTUB_HOME
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120
     )

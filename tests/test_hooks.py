@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from conftest import SSCSTUB_HOME
+
 from sscstub import _hooks
 
 
@@ -48,6 +50,7 @@ def test_module_level_client_made_before_import_is_served_under_unittest(tmp_pat
         "AWS_ACCESS_KEY_ID": "a",
         "AWS_SECRET_ACCESS_KEY": "b",
         "AWS_EC2_METADATA_DISABLED": "true",
+        "PYTHONPATH": SSCSTUB_HOME,
     }
     done = subprocess.run(
         [sys.executable, "-m", "unittest", "-v", "test_app"],

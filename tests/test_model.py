@@ -157,3 +157,51 @@ def test_remembered_list_members_still_fail_when_anything_changes() -> None:
     ]:
         with pytest.raises(ModelViolation, match=rf"\[0\]{where}"):
             check({"ServiceSpecificCredentials": [{**good, **change}], "IsTruncated": False})
+
+
+def test_shapes_the_iam_model_never_has_are_refused_loudly() -> None:
+    """If a later IAM model used a shape sscstub cannot check, compiling it fails at once
+    rather than letting answers through unchecked."""
+    from botocore.model import ShapeResolver
+
+    from sscstub._checks import input_reader, output_check
+
+    shapes = ShapeResolver(
+        {
+            "Names": {"type": "structure", "members": {"List": {"shape": "NameList"}}},
+            "NameList": {"type": "list", "member": {"shape": "Name"}},
+            "Name": {"type": "string"},
+            "Count": {"type": "structure", "members": {"N": {"shape": "Long"}}},
+            "Long": {"type": "long"},
+            "Upload": {"type": "structure", "members": {"Data": {"shape": "Blob"}}},
+            "Blob": {"type": "blob"},
+        }
+    )
+    with pytest.raises(NotImplementedError, match="lists of structures only"):
+        output_check(shapes.get_shape_by_name("Names"))
+    with pytest.raises(NotImplementedError, match="output members of type long"):
+        output_check(shapes.get_shape_by_name("Count"))
+    read = input_reader(shapes.get_shape_by_name("Upload"), frozenset())
+    with pytest.raises(NotImplementedError, match="input members of type blob"):
+        read({"Data": "x"})
+
+
+@pytest.mark.skipif(
+    "MUTANT_UNDER_TEST" in __import__("os").environ,
+    reason="reads sscstub's source, which mutmut has rewritten with every mutant in it",
+)
+def test_every_error_code_sscstub_answers_is_in_the_model() -> None:
+    """The engine looks each code up in the model (no fallback): every code an operation or
+    the engine raises is one of IAM's errors or a common AWS one, in every model served."""
+    import ast
+    from pathlib import Path
+
+    codes = {"NoSuchEntity", "ServiceUnavailable"}  # UnknownUser's, StateUnavailable's
+    for path in (Path(__file__).parents[1] / "sscstub").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "AwsError":
+                first = node.args[0] if node.args else None
+                if isinstance(first, ast.Constant):
+                    codes.add(first.value)
+    assert {"LimitExceeded", "ValidationError", "InvalidInput", "DeleteConflict"} <= codes
+    assert codes <= set(iam(None).errors)

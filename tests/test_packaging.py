@@ -84,7 +84,7 @@ def test_the_sdist_carries_the_whole_suite(tmp_path: Path) -> None:
         "examples/run_all.py",
         "docs",
         "tests/typing/user_code.py",
-        "tests/moto",
+        "tests/moto_venv",
         "tests/aio",
         "CHANGELOG.md",
     ):
