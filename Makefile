@@ -70,7 +70,7 @@ OLDEST_BOTOCORE := 1.29.0
 	$(PYTHON) -m venv .venv-botocore-oldest
 	.venv-botocore-oldest/bin/python -m pip install --quiet --upgrade pip
 	.venv-botocore-oldest/bin/python -m pip install --quiet "botocore==$(OLDEST_BOTOCORE)" \
-	  "boto3==1.26.0" pytest freezegun time-machine hypothesis httptools
+	  "boto3==1.26.0" pytest freezegun time-machine hypothesis uvicorn httptools httpx
 	.venv-botocore-oldest/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 unit-oldest-botocore: .venv-botocore-oldest/.installed
@@ -86,7 +86,7 @@ BEARER_BOTOCORE := 1.39.0
 	$(PYTHON) -m venv .venv-botocore-bearer
 	.venv-botocore-bearer/bin/python -m pip install --quiet --upgrade pip
 	.venv-botocore-bearer/bin/python -m pip install --quiet "botocore==$(BEARER_BOTOCORE)" \
-	  "boto3==$(BEARER_BOTOCORE)" pytest freezegun time-machine hypothesis httptools
+	  "boto3==$(BEARER_BOTOCORE)" pytest freezegun time-machine hypothesis uvicorn httptools httpx
 	.venv-botocore-bearer/bin/python -m pip install --quiet --no-deps -e .
 	touch $@
 unit-bearer-botocore: .venv-botocore-bearer/.installed
@@ -110,7 +110,7 @@ unit-aio: .venv-aiobotocore/.installed .venv-aioboto3/.installed
 # moto composition, in moto's own venv (moto pins a botocore range).
 unit-moto: .venv-moto/.installed
 	.venv-moto/bin/python -m pytest -q -p no:randomly -p no:cacheprovider --noconftest \
-	  tests/moto/check_moto.py
+	  tests/moto_venv/check_moto.py
 
 examples: $(BIN)/.installed clients
 	$(BIN)/python examples/run_all.py

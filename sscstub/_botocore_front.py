@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.awsrequest import AWSResponse
 
-from . import _moto
+from . import _bedrock, _moto
 from ._botocore_internals import bearer_token, headers_dict, stamper, wire_response
 from ._engine import OddValues
 from ._errors import SscStubError, UnsimulatedOperationError
@@ -116,25 +116,19 @@ def check_api_key(
     engine: Engine, operation_model: Any, request_signer: Any, context: Any, accepted_key: str
 ) -> tuple[Response, dict[str, Any]] | None:
     """At before-call of a Bedrock call: a long-term API key (any service's format) that is not
-    a current Bedrock key sscstub issued gets Bedrock's 403 ``AccessDeniedException``
-    (in either mode: before a Stubber can answer). An accepted one, short-term keys and SigV4
-    calls go on as they would without sscstub."""
+    a current Bedrock key sscstub issued gets Bedrock's 403 ``AccessDeniedException`` (in either
+    mode: before a Stubber can answer). An accepted one, short-term keys and SigV4 calls go on
+    as they would without sscstub."""
     token = bearer_token(request_signer)
     if token is None or long_term_prefix(token) is None:
         return None
     service = operation_model.service_model.service_name
-    answer = engine.check_api_key(service, operation_model.name, token)
+    answer = _bedrock.check(engine, service, operation_model.name, token)
     if answer.error is None:
         if context is not None:
             context[accepted_key] = answer.operation
         return None
-    headers = {  # what Bedrock's JSON protocol answers (the error type header: inferred)
-        "x-amzn-requestid": answer.request_id,
-        "content-type": "application/json",
-        "x-amzn-errortype": answer.error["Code"],
-        "date": http_date(answer.time),
-    }
-    return respond(f"https://{service}.amazonaws.com/", answer, headers)
+    return respond(f"https://{service}.amazonaws.com/", answer, _bedrock.refusal_headers(answer))
 
 
 def signs_with_long_term_key(request: Any) -> bool:

@@ -12,14 +12,32 @@ from typing import Any
 from ._errors import SscStubError
 
 
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        port = -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0 to 65535; 0: a free one)")
-    return port
+def _add_flags(serve: argparse.ArgumentParser, documented: Any, defaults: Any = None) -> None:
+    """Flags made from `Settings`' and `Options`' declarations (`FieldDoc`); ``defaults``: the
+    values to show (settings: their own; options: None, their help says what None means)."""
+    for name, doc in documented:
+        if not doc.serve:
+            continue
+        default = doc.command_default
+        if default is None and defaults is not None:
+            default = defaults.get(name)
+        flag = doc.flag(name)
+        if doc.switch:
+            serve.add_argument(flag, dest=name, action="store_true", default=None, help=doc.help)
+        elif doc.repeat:
+            serve.add_argument(
+                flag.rstrip("s"), dest=name, action="append", metavar="NAME", help=doc.help
+            )
+        else:
+            parse = doc.parse
+
+            def typed(text: str, parse: Any = parse) -> Any:
+                try:
+                    return parse(text)
+                except ValueError as error:
+                    raise argparse.ArgumentTypeError(str(error)) from None
+
+            serve.add_argument(flag, dest=name, type=typed, default=default, help=doc.help)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -38,40 +56,24 @@ def parser() -> argparse.ArgumentParser:
         description="Serve IAM's five service-specific credential operations over HTTP, with"
         " the test API as JSON under /_sscstub/. No authentication: loopback only.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind")
-    serve.add_argument("--port", type=_port, default=4599, help="port; 0 picks a free one")
-    serve.add_argument(
-        "--allow-host",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="a Host name besides loopback's that requests may carry (repeatable)",
-    )
-    serve.add_argument(
-        "--max-calls", type=int, default=10_000, help="calls the log keeps (the most recent)"
-    )
-    serve.add_argument(
-        "--idle-timeout",
-        type=float,
-        default=5.0,
-        help="seconds an idle connection or an unfinished request is kept",
-    )
-    from ._options import Options  # the options' flags are made from their declaration
+    from dataclasses import fields
 
-    for name, doc in Options.documented():
-        if doc.serve and doc.switch:
-            serve.add_argument(
-                doc.flag(name), dest=name, action="store_const", const=True, help=doc.help
-            )
-        elif doc.serve:
-            serve.add_argument(doc.flag(name), dest=name, type=doc.parse, help=doc.help)
-    serve.add_argument(
-        "--create-repos",
-        action="store_true",
-        help="a git push to a repository at /v1/repos/NAME that does not exist creates it",
-    )
-    serve.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    from ._options import Options  # the flags are made from their declarations
+    from ._settings import Settings
+
+    _add_flags(serve, Settings.documented(), {f.name: f.default for f in fields(Settings)})
+    _add_flags(serve, Options.documented())
     return top
+
+
+def _loopback(host: str) -> bool:
+    """Whether binding ``host`` keeps the endpoint on this machine."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
 
 
 def banner(url: str) -> str:
@@ -104,33 +106,26 @@ class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from ._options import Options
-    from ._server import serve  # the server's imports only when serving
+    from ._settings import Settings
 
-    options: dict[str, Any] = {
+    given = {
         name: getattr(args, name)
-        for name, doc in Options.documented()
-        if doc.serve and getattr(args, name) is not None
+        for name, doc in [*Settings.documented(), *Options.documented()]
+        if doc.serve
     }
-    from ._server import is_loopback
-
-    if args.host and not is_loopback(args.host):
+    given = {name: value for name, value in given.items() if value is not None}
+    host = given.setdefault("host", "127.0.0.1")
+    if host and not _loopback(host):
         print(
-            f"sscstub: warning: --host {args.host} makes the endpoint reachable from other"
+            f"sscstub: warning: --host {host} makes the endpoint reachable from other"
             " machines; it has no authentication, so anyone who reaches it can read and change"
             " its credentials.",
             file=sys.stderr,
         )
     try:
-        server = serve(
-            host=args.host,
-            port=args.port,
-            verbose=args.verbose,
-            allow_hosts=args.allow_host,
-            max_calls=args.max_calls,
-            idle_timeout=args.idle_timeout,
-            create_repos=args.create_repos,
-            **options,
-        )
+        from ._server import serve  # the server's imports only when serving
+
+        server = serve(**given)
     except (SscStubError, OSError) as error:
         print(f"sscstub: {error}", file=sys.stderr)
         return 2

@@ -22,7 +22,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import _moto, _secrets
 from ._answer import Answer
@@ -39,9 +39,6 @@ from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
 from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
-
-if TYPE_CHECKING:
-    from ._relay import UserLookup
 
 
 class _Fault:
@@ -66,22 +63,26 @@ class StaleCallError(SscStubError):
         )
 
 
+class _NoWait:
+    """A lock taken only if it is free: else `StateBusy`, as for the state file's own lock."""
+
+    __slots__ = ("_lock", "_path")
+
+    def __init__(self, lock: threading.Lock, path: str) -> None:
+        self._lock, self._path = lock, path
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise StateBusy(self._path, "another call is using it")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()
+
+
 class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an error)
     """A raw client (no parameter validation) sent values that are not strings: the front end
     reads the request again as botocore puts it on the wire (`_query.wire_form`)."""
 
-
-BEDROCK_SERVICE = "bedrock.amazonaws.com"
-CODECOMMIT_SERVICE = "codecommit.amazonaws.com"
-# What Bedrock answers a key it does not accept (observed: 403 and this body; the error type,
-# AccessDeniedException, is the model's 403 error: inferred, see docs/fidelity.md).
-# Bedrock's protocol is JSON: its parsed errors carry a message and a code, no fault type.
-BEDROCK_REFUSED = MappingProxyType(
-    {
-        "Message": "Authentication failed: Please make sure your API Key is valid.",
-        "Code": "AccessDeniedException",
-    }
-)
 
 _engines: weakref.WeakSet[Engine] = weakref.WeakSet()
 _inherited: list[Durable] = []  # a parent's connections, kept (never closed) in a forked child
@@ -106,7 +107,7 @@ class CallLog(deque[Entry]):
             if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
                 params = {k: _cut(v) for k, v in params.items()}
                 break
-        super().append((operation, params, code, request_id))
+        super().append((_cut(operation), params, code, request_id))
 
 
 def _cut(value: Any) -> Any:
@@ -144,9 +145,16 @@ class Engine:
         "wire",
     )
 
-    def __init__(self, options: Options, max_calls: int | None = None) -> None:
+    def __init__(
+        self,
+        options: Options,
+        max_calls: int | None = None,
+        elsewhere: Callable[[str], str | None] | None = None,
+    ) -> None:
         """``max_calls``: keep only the most recent calls, long values cut (a server's log,
-        which must not grow without bound); None keeps every call as it was made."""
+        which must not grow without bound); None keeps every call as it was made.
+        ``elsewhere``: where users the engine does not have are looked up (an upstream's IAM:
+        `_relay.UserLookup`), or None."""
         self.options = options
         self.account_id = account_id = options.account_id
         self.strict = options.strict
@@ -173,12 +181,7 @@ class Engine:
         self.generation = 0  # a new one at every reset and stop: calls from an older are stale
         self.owner: weakref.ref[Any] | None = None  # the SSCStub, while it is active
         # Where users not sscstub's own are looked up (an upstream's IAM), or None.
-        self.elsewhere: UserLookup | None = None
-        if options.upstream is not None:
-            from ._relay import Upstream, UserLookup
-
-            state = self._state
-            self.elsewhere = UserLookup(Upstream(options.upstream), lambda n: state.store.user(n))
+        self.elsewhere = elsewhere
         self.started_at = ""
         if options.state is None:
             self.reset()
@@ -249,6 +252,10 @@ class Engine:
             except Exception:  # noqa: BLE001  (then each call opens one for itself)
                 self.durable = None
 
+    def own_user(self, name: str) -> str | None:
+        """The user's name as created, if the engine has it itself (not moto's, an upstream's)."""
+        return self._state.store.user(name)
+
     @property
     def model(self) -> IamModel:
         return iam(None)
@@ -289,7 +296,7 @@ class Engine:
         if params is None:
             raise OddValues
         now = int(time.time())  # read once: freezegun's clock is slow
-        with self._lock:
+        with self._locked(wait):
             if generation != self.generation:
                 raise StaleCallError()
             if self.options.state is None:  # in memory: no transaction to open
@@ -305,9 +312,7 @@ class Engine:
                     self._calls.pop()  # what it would have answered did not happen
                     request_id = answer.request_id
                 else:
-                    request_id = (
-                        self._request_ids.pop() if self._request_ids else (self._more_request_ids())
-                    )
+                    request_id = self._next_request_id()
                 self._calls.append((operation, params, unavailable.code, request_id))
                 return self._error_answer(iam_model, unavailable, request_id, now, operation)
             return answer
@@ -323,8 +328,7 @@ class Engine:
     ) -> Answer:
         """The answer, and the change it makes (under the lock, inside the transaction)."""
         operation = spec.name
-        ids = self._request_ids
-        request_id = ids.pop() if ids else self._more_request_ids()
+        request_id = self._next_request_id()
         try:
             fault = self._take_fault(operation) if self._faults else None
             if fault is not None:
@@ -358,11 +362,14 @@ class Engine:
     def _error_answer(
         iam_model: IamModel, error: AwsError, request_id: str, now: int, operation: str
     ) -> Answer:
-        spec = iam_model.errors.get(error.code) or ErrorSpec(
-            error.code, 400, "Sender", error.message
-        )
+        spec = iam_model.errors[error.code]  # every code sscstub answers is IAM's or common
         body = {"Type": spec.type, "Code": error.code, "Message": error.message}
         return Answer(spec.status, request_id, now, operation, None, body, spec.retryable)
+
+    def _next_request_id(self) -> str:
+        """The next request id (under the lock)."""
+        ids = self._request_ids
+        return ids.pop() if ids else self._more_request_ids()
 
     def _more_request_ids(self) -> str:
         """The next request id, when none is left (under the lock). They are made 64 at a time:
@@ -407,7 +414,7 @@ class Engine:
         if self.users_are_motos():
             self._compose()
 
-    def delete_user_conflict(self, params: Mapping[str, Any]) -> Answer | None:
+    def delete_user_conflict(self, params: Mapping[str, Any], wait: bool = True) -> Answer | None:
         """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
         DeleteUser does not know about them); None lets moto delete the user."""
         name = params.get("UserName")
@@ -417,18 +424,18 @@ class Engine:
             user = _moto.find_user(self.account_id, name) or name  # as moto created it
         else:
             user = self._state.store.user(name) or name
-        with self._lock, self._transaction(write=False) as store:
+        with self._locked(wait), self._transaction(write=False, wait=wait) as store:
             if not store.of_user(user):
                 return None
-            request_id = self._request_ids.pop() if self._request_ids else self._more_request_ids()
+            request_id = self._next_request_id()
         error = AwsError(
             "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
         )
         return self._error_answer(self.model, error, request_id, int(time.time()), "DeleteUser")
 
-    def rename_user(self, old: str, new: str) -> None:
+    def rename_user(self, old: str, new: str, wait: bool = True) -> None:
         """Follow moto's UpdateUser: the credentials of ``old`` now belong to ``new``."""
-        with self._lock, self._transaction() as store:
+        with self._locked(wait), self._transaction(wait=wait) as store:
             for record in [r for r in store.records() if r.user_name == old]:
                 store.remove(record)
                 record.user_name = new
@@ -456,6 +463,13 @@ class Engine:
             yield durable
         finally:
             durable.close()
+
+    def _locked(self, wait: bool) -> Any:
+        """The engine's lock; without ``wait`` (durable state), one that raises `StateBusy`
+        (nothing done) if another thread holds it, so an event loop is never held up."""
+        if wait or self.options.state is None:
+            return self._lock
+        return _NoWait(self._lock, self.options.state)
 
     @contextmanager
     def _transaction(self, write: bool = True, wait: bool = True) -> Iterator[Store]:
@@ -618,16 +632,22 @@ class Engine:
             store.remove_user(found)
 
     def authenticate(
-        self, login: str, secret: str, kind: str, service_name: str | Iterable[str] | None
+        self,
+        login: str,
+        secret: str,
+        kind: str,
+        service_name: str | Iterable[str] | None,
+        wait: bool = True,
     ) -> bool:
         """True when ``secret`` is the current secret of an Active, unexpired credential (of
-        ``service_name``, or of any of several, or of any service)."""
+        ``service_name``, or of any of several, or of any service). Without ``wait``,
+        `StateBusy` when another process holds the state file's lock."""
         now = int(time.time())
         if isinstance(service_name, str):
             services: Iterable[str] = (service_name.lower(),)
         else:
             services = self._state.services if service_name is None else service_name
-        with self._lock, self._transaction(write=False) as store:
+        with self._locked(wait), self._transaction(write=False, wait=wait) as store:
             for service in services:
                 record = store.by_login(service, login)
                 if (
@@ -641,43 +661,26 @@ class Engine:
 
     # --- where the credentials are used ----------------------------------------------------
 
-    def check_api_key(self, service: str, operation: str, api_key: str) -> Answer:
-        """A call to ``service`` (``bedrock-runtime``, ``bedrock``) signed with a long-term API
-        key: status 200 when it is the current secret of an Active, unexpired Bedrock key this
-        stub issued (the call goes on), else Bedrock's 403 ``AccessDeniedException``. Logged
-        as ``service:operation`` with the key's alias, never the key."""
-        read = _secrets.read_api_key(api_key)
-        alias = None if read is None else read[1]
-        accepted = alias is not None and self.authenticate(alias, api_key, API_KEY, BEDROCK_SERVICE)
+    def record_use(self, operation: str, params: Mapping[str, Any], code: str | None) -> Answer:
+        """Log a credential checked where it is used (``bedrock-runtime:Converse``,
+        ``codecommit:GitPush``): its login and whether it was accepted, never the secret. An
+        `Answer` (status 200, or 403 with no body: the consumer shapes its refusal) carries the
+        request id and time."""
         now = int(time.time())
-        name = f"{service}:{operation}"
         with self._lock:
-            ids = self._request_ids
-            request_id = ids.pop() if ids else self._more_request_ids()
-            code = None if accepted else BEDROCK_REFUSED["Code"]
-            params = {"ServiceCredentialAlias": alias, "Accepted": accepted}
-            self._calls.append((name, params, code, request_id))
-        if accepted:
-            return _new(Answer, (200, request_id, now, name, {}, None, False))
-        return _new(Answer, (403, request_id, now, name, None, dict(BEDROCK_REFUSED), False))
+            request_id = self._next_request_id()
+            self._calls.append((operation, dict(params), code, request_id))
+        status = 200 if code is None else 403
+        return _new(Answer, (status, request_id, now, operation, {}, None, False))
 
-    def check_git_password(self, operation: str, login: str, password: str) -> bool:
-        """git over HTTP with a CodeCommit credential (Basic auth): whether ``password`` is the
-        current password of an Active credential ``login`` names. Logged as
-        ``codecommit:<operation>`` with the ServiceUserName, never the password."""
-        accepted = self.authenticate(login, password, PASSWORD, CODECOMMIT_SERVICE)
-        with self._lock:
-            ids = self._request_ids
-            request_id = ids.pop() if ids else self._more_request_ids()
-            params = {"ServiceUserName": login, "Accepted": accepted}
-            code = None if accepted else "AuthenticationFailed"
-            self._calls.append((f"codecommit:{operation}", params, code, request_id))
-        return accepted
+    def authenticate_password(
+        self, user: str, password: str, service: str | None, wait: bool = True
+    ) -> bool:
+        return self.authenticate(user, password, PASSWORD, service, wait)
 
-    def authenticate_password(self, user: str, password: str, service: str | None) -> bool:
-        return self.authenticate(user, password, PASSWORD, service)
-
-    def authenticate_api_key(self, api_key: str, service_name: str | None = None) -> bool:
+    def authenticate_api_key(
+        self, api_key: str, service_name: str | None = None, wait: bool = True
+    ) -> bool:
         """An API key in the format of the service it was issued for, and current."""
         read = _secrets.read_api_key(api_key)
         if read is None:
@@ -690,7 +693,7 @@ class Engine:
         ]
         if service_name is not None:
             services = [s for s in services if s == service_name.lower()]
-        return bool(services) and self.authenticate(alias, api_key, API_KEY, services)
+        return bool(services) and self.authenticate(alias, api_key, API_KEY, services, wait)
 
 
 _log = logging.getLogger("sscstub")

@@ -68,6 +68,8 @@ class FieldDoc(NamedTuple):
     plugin: bool = True  # an SSCSTUB_* variable of the AWS CLI plugin
     parse: Callable[[str], Any] = str  # from the text of a flag or variable
     switch: bool = False  # a flag of `sscstub serve` that takes no value (sets True)
+    repeat: bool = False  # a flag of `sscstub serve` given once per value (a list)
+    command_default: Any = None  # `sscstub serve`'s default, where it differs from Python's
 
     def variable(self, name: str) -> str:
         return f"SSCSTUB_{name.upper()}"

@@ -136,7 +136,10 @@ class SSCStub(Controls):
             moto=moto,
             upstream=upstream,
         )
-        self._engine: Engine = Engine(self.options)
+        lookup = _user_lookup(self.options)
+        self._engine: Engine = Engine(self.options, elsewhere=lookup)
+        if lookup is not None:
+            lookup.own = self._engine.own_user
         self._attached: list[weakref.ref[Any]] = []
         self._pending: list[Callable[[], None]] = []  # setup made while inactive
         self._installed: list[_hooks.Emitter] = []
@@ -312,6 +315,17 @@ class SSCStub(Controls):
 
         cls.setUp = setUp
         return cls
+
+
+def _user_lookup(options: Any) -> Any:
+    """With ``upstream=``: users the stub does not have are asked of the upstream's IAM
+    (``GetUser``, signed with the caller's access key id, as the AWS CLI plugin has it)."""
+    if options.upstream is None:
+        return None
+    from ._relay import Upstream, UserLookup
+
+    upstream = Upstream(options.upstream)
+    return UserLookup(lambda name: upstream.find_user(name, os.environ.get("AWS_ACCESS_KEY_ID")))
 
 
 def stop_all() -> SSCStub | None:

@@ -59,9 +59,9 @@ def marker_options(node: Any, name: str = "ssc_stub") -> dict[str, Any]:
 
     known = option_names()
     if name == "ssc_server":
-        from ._server import SERVE_KEYWORDS
+        from ._settings import SETTING_NAMES
 
-        known += SERVE_KEYWORDS
+        known += SETTING_NAMES
     options: dict[str, Any] = {}
     for marker in reversed(list(node.iter_markers(name))):
         if marker.args:

@@ -48,7 +48,7 @@ def raw(url: str, method: str, target: str, body: bytes = b"", **headers: str) -
     response = connection.getresponse()
     data = response.read()
     connection.close()
-    return response.status, dict(response.getheaders()), data
+    return response.status, response.headers, data  # (names are not distinguished by case)
 
 
 @pytest.fixture

@@ -124,14 +124,12 @@ def test_in_wire_mode_botocores_own_debug_log_shows_the_secret(
 def test_without_the_server_extra_the_endpoint_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from sscstub import _server
-
-    monkeypatch.setattr(_server, "AVAILABLE", False)  # as when httptools is not installed
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as when uvicorn is not installed
     with pytest.raises(sscstub.SscStubError, match=r"pip install 'sscstub\[server\]'"):
         sscstub.serve()
     code = (
-        "import sys, sscstub._http as h; h.AVAILABLE = False; import sscstub._server as s;"
-        " s.AVAILABLE = False; from sscstub._cli import main; sys.exit(main(['serve']))"
+        "import sys; sys.modules['uvicorn'] = None; from sscstub._cli import main;"
+        " sys.exit(main(['serve']))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "sscstub[server]" in done.stderr

@@ -290,7 +290,7 @@ def test_a_chunked_upstream_answer_is_streamed_through_whole() -> None:
     with recording_upstream(answer) as (url, _seen), sscstub.serve(upstream=url) as server:
         status, headers, data = raw(server.url, "GET", "/bucket/key", Authorization=_signed("s3"))
     assert status == 200 and data == big
-    assert ("Transfer-Encoding", "chunked") in headers
+    assert ("transfer-encoding", "chunked") in [(n.lower(), v) for n, v in headers]
 
 
 def test_a_slow_upstream_holds_up_none_of_sscstubs_operations() -> None:
@@ -434,7 +434,8 @@ def test_an_accepted_key_is_relayed_and_a_refused_one_is_not() -> None:
         status, headers, data = raw(
             server.url, "POST", CONVERSE, b"{}", Authorization="Bearer ABSK" + "x" * 40
         )
-        assert status == 403 and ("x-amzn-ErrorType", "AccessDeniedException") in headers
+        assert status == 403
+        assert ("x-amzn-errortype", "AccessDeniedException") in [(n.lower(), v) for n, v in headers]
         assert json.loads(data) == {
             "Message": "Authentication failed: Please make sure your API Key is valid."
         }

@@ -40,7 +40,9 @@ def here(server: sscstub.Server) -> str:
         ({"Origin": "https://attacker.example"}, False),
         ({"Origin": "null"}, False),  # a sandboxed frame or a file:// page
         ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Sec-Fetch-Site": "same-site"}, False),  # a page on localhost:3000 (its <img>, say)
         ({"Sec-Fetch-Site": "same-origin"}, True),
+        ({"Sec-Fetch-Site": "none"}, True),  # the user typed the URL
     ],
 )
 def test_iam_requests_from_web_pages_are_refused_and_change_nothing(
@@ -108,7 +110,7 @@ def test_an_empty_host_is_refused_and_a_warning_names_the_risk_of_other_hosts() 
         timeout=60,
     )
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
-    from sscstub._server import is_loopback
+    from sscstub._cli import _loopback as is_loopback
 
     assert is_loopback("127.0.0.2") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("::")  # noqa: S104
