@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -317,3 +318,19 @@ def _check_before_writing(path: str, account_id: str) -> None:
             )
     finally:
         db.close()
+
+
+class NoWait:
+    """A lock taken only if it is free: else `StateBusy`, as for the state file's own lock."""
+
+    __slots__ = ("_lock", "_path")
+
+    def __init__(self, lock: threading.Lock, path: str) -> None:
+        self._lock, self._path = lock, path
+
+    def __enter__(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise StateBusy(self._path, "another call is using it")
+
+    def __exit__(self, *exc: object) -> None:
+        self._lock.release()

@@ -13,21 +13,22 @@ durable state, every call is one transaction on the file, committed before the a
 from __future__ import annotations
 
 import functools
-import logging
-import os
 import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
-from . import _moto, _secrets
+from . import _faults, _forks, _moto, _secrets
 from ._answer import Answer
+from ._calls import CallLog, Entry
+from ._consumers import Consumers
 from ._durable import (
     Durable,
+    NoWait,
     Snapshot,
     StateBusy,
     StateUnavailable,
@@ -35,19 +36,11 @@ from ._durable import (
     store_from,
 )
 from ._errors import AwsError, SscStubError, UnknownUser, UnsimulatedOperationError
-from ._model import ErrorSpec, IamModel, ModelViolation, OperationSpec, iam
+from ._model import IamModel, ModelViolation, OperationSpec, iam
 from ._operations import OPERATIONS, IamState
 from ._options import Options
-from ._store import API_KEY, PASSWORD, Call, Credential, Stamp, Store
-
-
-class _Fault:
-    __slots__ = ("message", "remaining", "spec")
-
-    def __init__(self, spec: ErrorSpec, message: str, remaining: int | None) -> None:
-        self.spec = spec
-        self.message = message
-        self.remaining = remaining
+from ._store import Call, Credential, Stamp, Store
+from ._users import Users, hint_unknown_user
 
 
 class StaleCallError(SscStubError):
@@ -63,64 +56,16 @@ class StaleCallError(SscStubError):
         )
 
 
-class _NoWait:
-    """A lock taken only if it is free: else `StateBusy`, as for the state file's own lock."""
-
-    __slots__ = ("_lock", "_path")
-
-    def __init__(self, lock: threading.Lock, path: str) -> None:
-        self._lock, self._path = lock, path
-
-    def __enter__(self) -> None:
-        if not self._lock.acquire(blocking=False):
-            raise StateBusy(self._path, "another call is using it")
-
-    def __exit__(self, *exc: object) -> None:
-        self._lock.release()
-
-
 class OddValues(Exception):  # noqa: N818  (a signal to the front end, not an error)
     """A raw client (no parameter validation) sent values that are not strings: the front end
     reads the request again as botocore puts it on the wire (`_query.wire_form`)."""
-
-
-_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-_inherited: list[Durable] = []  # a parent's connections, kept (never closed) in a forked child
-
-Entry = tuple[str, Mapping[str, Any], "str | None", str]  # operation, params, error code, id
-MAX_LOGGED_VALUE = 4096  # characters of a parameter value a bounded log keeps
-
-
-class CallLog(deque[Entry]):
-    """A server's call log: the most recent calls, long values cut, and a count of those
-    dropped (a stub's log is a plain list: tests expect every call as it was made)."""
-
-    def __init__(self, max_calls: int) -> None:
-        super().__init__(maxlen=max_calls)
-        self.dropped = 0
-
-    def append(self, entry: Entry) -> None:
-        if len(self) == self.maxlen:
-            self.dropped += 1
-        operation, params, code, request_id = entry
-        for value in params.values():
-            if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
-                params = {k: _cut(v) for k, v in params.items()}
-                break
-        super().append((_cut(operation), params, code, request_id))
-
-
-def _cut(value: Any) -> Any:
-    if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
-        return f"{value[:MAX_LOGGED_VALUE]}... ({len(value) - MAX_LOGGED_VALUE} more characters)"
-    return value
 
 
 _modules, _MOTO = _moto.MODULES, _moto.MOCK_MODULE
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__ (a few hundred ns a call)
 
 
-class Engine:
+class Engine(Users, Consumers):
     __slots__ = (
         "__weakref__",
         "_calls",
@@ -173,7 +118,7 @@ class Engine:
         self._closed_for_good = False
         # moto's users as last given ours: moto's reset replaces it (held, so it is not reused)
         self._moto_users: Any = None
-        self._faults: dict[str, deque[_Fault]] = {}
+        self._faults: dict[str, deque[_faults.Fault]] = {}
         self._request_ids: list[str] = []
         # The state file's connection: opened by open() (a stub's start, a server's start) and
         # closed by close(); None otherwise. Checked here, so a bad file fails at once.
@@ -187,7 +132,7 @@ class Engine:
             self.reset()
         else:  # durable state is the file's, kept across engines and processes
             Durable(options.state, account_id).close()
-        _engines.add(self)
+        _forks.track(self)
 
     def open(self) -> None:
         """Open the state file's connection (with durable state), for the calls to come."""
@@ -235,9 +180,15 @@ class Engine:
         with self._lock:
             self.generation += 1
 
-    def _after_fork(self) -> None:
-        # The parent's lock may have been held by a thread that does not exist here, and the
-        # pooled random bytes and request ids are the parent's: children must not repeat them.
+    # --- across forks (`_forks`) ---------------------------------------------------------------
+
+    @property
+    def lock(self) -> threading.Lock:
+        return self._lock
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's lock may have been held by a thread that does not
+        exist here, and its pooled random bytes and request ids must not be repeated."""
         self._lock = threading.Lock()
         self._request_ids = []
         self._state.entropy.after_fork()
@@ -245,7 +196,7 @@ class Engine:
         # touches (not even closes) the parent's, which may be inside a transaction.
         inherited = self.durable
         if inherited is not None:
-            _inherited.append(inherited)
+            _forks.keep(inherited)
             self.durable = None
             try:
                 self.durable = Durable(inherited.path, self.account_id)
@@ -296,7 +247,10 @@ class Engine:
         if params is None:
             raise OddValues
         now = int(time.time())  # read once: freezegun's clock is slow
-        with self._locked(wait):
+        lock: Any = self._lock
+        if not wait and self.options.state is not None:  # (never in process: no call here)
+            lock = NoWait(lock, self.options.state)
+        with lock:
             if generation != self.generation:
                 raise StaleCallError()
             if self.options.state is None:  # in memory: no transaction to open
@@ -330,7 +284,7 @@ class Engine:
         operation = spec.name
         request_id = self._next_request_id()
         try:
-            fault = self._take_fault(operation) if self._faults else None
+            fault = _faults.take(self._faults, operation) if self._faults else None
             if fault is not None:
                 raise AwsError(fault.spec.code, fault.message)
             if problems:
@@ -344,7 +298,7 @@ class Engine:
         except AwsError as error:
             self._calls.append((operation, params, error.code, request_id))
             if self._hints and isinstance(error, UnknownUser):
-                _hint_unknown_user(operation, error.user, self.users_are_motos())
+                hint_unknown_user(operation, error.user, self.users_are_motos())
             return self._error_answer(iam_model, error, request_id, now, operation)
         if spec.trim is not None:
             body = spec.trim(body)
@@ -379,68 +333,6 @@ class Engine:
         ids.reverse()  # pop() from the end hands them out in the order they were made
         return ids.pop()
 
-    # --- composition with moto --------------------------------------------------------------------
-
-    def composes_with_moto(self) -> bool:
-        """Whether IAM operations sscstub does not serve go to moto (its mock is on)."""
-        return self.moto is not False and _moto.mock_on()
-
-    def passes_on(self) -> bool:
-        """Whether IAM operations sscstub does not serve go on to what has the users (moto's
-        mock, or an upstream endpoint), with DeleteUser checked and renames followed."""
-        return self.elsewhere is not None or self.composes_with_moto()
-
-    def users_are_motos(self) -> bool:
-        """Whether IAM's users are moto's now: a --moto server's, or while moto's mock is on."""
-        return self.moto is True or (self.moto is None and _MOTO in _modules and _moto.mock_on())
-
-    def _compose(self) -> None:
-        """Users are moto's: sscstub's own (configured and added) are made there whenever moto's
-        IAM is new to them (at activation, and again after moto resets), and looked up there."""
-        account = self.account_id
-        users = _moto.backend(account).users
-        if users is not self._moto_users:
-            with self._lock, self._transaction(write=False) as store:
-                names = list(store.users.values())
-            for name in names:
-                _moto.create_user(account, name)
-            self._moto_users = users
-        state = self._state
-        if state.find_user is None or state.find_user is self.elsewhere:
-            state.find_user = functools.partial(_moto.find_user, account)
-
-    def compose_now(self) -> None:
-        """At activation: make sscstub's users moto's too, when users are moto's."""
-        if self.users_are_motos():
-            self._compose()
-
-    def delete_user_conflict(self, params: Mapping[str, Any], wait: bool = True) -> Answer | None:
-        """IAM's DeleteConflict for DeleteUser of a user who still has credentials (moto's
-        DeleteUser does not know about them); None lets moto delete the user."""
-        name = params.get("UserName")
-        if not isinstance(name, str):
-            return None  # moto answers what is wrong with it
-        if self.elsewhere is None:
-            user = _moto.find_user(self.account_id, name) or name  # as moto created it
-        else:
-            user = self._state.store.user(name) or name
-        with self._locked(wait), self._transaction(write=False, wait=wait) as store:
-            if not store.of_user(user):
-                return None
-            request_id = self._next_request_id()
-        error = AwsError(
-            "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
-        )
-        return self._error_answer(self.model, error, request_id, int(time.time()), "DeleteUser")
-
-    def rename_user(self, old: str, new: str, wait: bool = True) -> None:
-        """Follow moto's UpdateUser: the credentials of ``old`` now belong to ``new``."""
-        with self._locked(wait), self._transaction(wait=wait) as store:
-            for record in [r for r in store.records() if r.user_name == old]:
-                store.remove(record)
-                record.user_name = new
-                store.add(record)
-
     # --- durable state --------------------------------------------------------------------------
 
     @contextmanager
@@ -469,7 +361,7 @@ class Engine:
         (nothing done) if another thread holds it, so an event loop is never held up."""
         if wait or self.options.state is None:
             return self._lock
-        return _NoWait(self._lock, self.options.state)
+        return NoWait(self._lock, self.options.state)
 
     @contextmanager
     def _transaction(self, write: bool = True, wait: bool = True) -> Iterator[Store]:
@@ -490,61 +382,16 @@ class Engine:
             if durable is not None:
                 durable.replace(users, rows)
 
-    def _take_fault(self, operation: str) -> _Fault | None:
-        queue = self._faults.get(operation)
-        if not queue:
-            return None
-        fault = queue[0]
-        if fault.remaining is not None:
-            fault.remaining -= 1
-            if fault.remaining == 0:
-                queue.popleft()
-        return fault
-
     # --- the test API ---------------------------------------------------------------------------
 
     def check_fault(self, operation: str, code: str, times: int | None) -> None:
         """Raise `SscStubError` for a fault `inject` would refuse."""
-        self._fault_parts(operation, code, times)
+        _faults.check(self.model, operation, code, times)
 
     def inject(self, operation: str, code: str, message: str | None, times: int | None) -> None:
-        name, error = self._fault_parts(operation, code, times)
+        name, error = _faults.check(self.model, operation, code, times)
         with self._lock:
-            fault = _Fault(error, error.default_message if message is None else message, times)
-            self._faults.setdefault(name, deque()).append(fault)
-
-    def _fault_parts(self, operation: str, code: str, times: int | None) -> tuple[str, ErrorSpec]:
-        model = self.model
-        spec = model.operation(operation)
-        if spec is None:
-            raise SscStubError(
-                f"inject_error() got operation {operation!r}, which sscstub does not serve.",
-                f"Use one of {', '.join(model.operations)} (or its client method name,"
-                " e.g. 'create_service_specific_credential').",
-                "the-test-api",
-            )
-        error = model.errors.get(code)
-        if error is None:
-            import difflib
-
-            close = difflib.get_close_matches(code, model.errors, n=3)
-            hint = f" Did you mean {' or '.join(close)}?" if close else ""
-            raise SscStubError(
-                f"inject_error() got error code {code!r}, which is neither an IAM error nor a"
-                " common AWS error.",
-                f"Use an error code such as ServiceFailure, Throttling or LimitExceeded.{hint}",
-                "the-test-api",
-            )
-        if times is not None and (
-            isinstance(times, bool) or not isinstance(times, int) or times < 1
-        ):
-            raise SscStubError(
-                f"inject_error() got times={times!r}.",
-                "Pass a whole number of calls >= 1, or times=None to fail every call until"
-                " reset().",
-                "the-test-api",
-            )
-        return spec.name, error
+            _faults.add(self._faults, name, error, message, times)
 
     def forget_calls(self) -> None:
         with self._lock:
@@ -585,178 +432,3 @@ class Engine:
         with self._lock:
             self._replace_file(snapshot.users, snapshot.rows)
             self._state.store = store_from(snapshot.users, snapshot.rows)
-
-    def users(self) -> frozenset[str]:
-        if self.users_are_motos():
-            self._compose()
-            return _moto.user_names(self.account_id)
-        with self._lock, self._transaction(write=False) as store:
-            return frozenset(store.users.values())
-
-    def add_user(self, name: str) -> None:
-        """A user of sscstub's own; also moto's when users are moto's."""
-        if self.users_are_motos():
-            self._compose()
-            existing = _moto.find_user(self.account_id, name)
-            if existing is not None and existing != name:
-                raise _case_clash(name, existing)
-            with self._lock, self._transaction() as store:
-                store.add_user(name)
-            _moto.create_user(self.account_id, name)
-            return
-        with self._lock, self._transaction() as store:
-            users = store.users
-            existing = users.get(name.lower())
-            if existing is not None and existing != name:
-                raise _case_clash(name, existing)
-            store.add_user(name)
-
-    def remove_user(self, name: str) -> None:
-        """Delete a user as IAM's DeleteUser would: refused while it has credentials (moto's
-        user too, when users are moto's)."""
-        motos = self.users_are_motos()
-        if motos:
-            self._compose()
-        with self._lock, self._transaction() as store:
-            found = _moto.find_user(self.account_id, name) if motos else store.user(name)
-            if found is None:
-                raise AwsError("NoSuchEntity", f"The user with name {name} cannot be found.")
-            if store.of_user(found):
-                raise AwsError(
-                    "DeleteConflict", "Cannot delete entity, must remove referenced objects first."
-                )
-            if motos:
-                _moto.delete_user(self.account_id, found)
-                if store.user(found) is None:
-                    return
-            store.remove_user(found)
-
-    def authenticate(
-        self,
-        login: str,
-        secret: str,
-        kind: str,
-        service_name: str | Iterable[str] | None,
-        wait: bool = True,
-    ) -> bool:
-        """True when ``secret`` is the current secret of an Active, unexpired credential (of
-        ``service_name``, or of any of several, or of any service). Without ``wait``,
-        `StateBusy` when another process holds the state file's lock."""
-        now = int(time.time())
-        if isinstance(service_name, str):
-            services: Iterable[str] = (service_name.lower(),)
-        else:
-            services = self._state.services if service_name is None else service_name
-        with self._locked(wait), self._transaction(write=False, wait=wait) as store:
-            for service in services:
-                record = store.by_login(service, login)
-                if (
-                    record is not None
-                    and record.kind == kind
-                    and record.status_at(now) == "Active"
-                    and _secrets.matches(record.secret, secret)
-                ):
-                    return True
-            return False
-
-    # --- where the credentials are used ----------------------------------------------------
-
-    def record_use(self, operation: str, params: Mapping[str, Any], code: str | None) -> Answer:
-        """Log a credential checked where it is used (``bedrock-runtime:Converse``,
-        ``codecommit:GitPush``): its login and whether it was accepted, never the secret. An
-        `Answer` (status 200, or 403 with no body: the consumer shapes its refusal) carries the
-        request id and time."""
-        now = int(time.time())
-        with self._lock:
-            request_id = self._next_request_id()
-            self._calls.append((operation, dict(params), code, request_id))
-        status = 200 if code is None else 403
-        return _new(Answer, (status, request_id, now, operation, {}, None, False))
-
-    def authenticate_password(
-        self, user: str, password: str, service: str | None, wait: bool = True
-    ) -> bool:
-        return self.authenticate(user, password, PASSWORD, service, wait)
-
-    def authenticate_api_key(
-        self, api_key: str, service_name: str | None = None, wait: bool = True
-    ) -> bool:
-        """An API key in the format of the service it was issued for, and current."""
-        read = _secrets.read_api_key(api_key)
-        if read is None:
-            return False
-        prefix, alias = read
-        services = [
-            service
-            for service, kind in self._state.services.items()
-            if kind == API_KEY and _secrets.api_key_prefix(service) == prefix
-        ]
-        if service_name is not None:
-            services = [s for s in services if s == service_name.lower()]
-        return bool(services) and self.authenticate(alias, api_key, API_KEY, services, wait)
-
-
-_log = logging.getLogger("sscstub")
-
-
-def _hint_unknown_user(operation: str, user: str, motos: bool) -> None:
-    """IAM's answer stays exact; the log says how a test makes the user exist (pytest shows it
-    with the failure)."""
-    where = (
-        "it is not one of moto's users: create it with iam.create_user, or"
-        if motos
-        else "it was never added:"
-    )
-    _log.warning(
-        "IAM user %r does not exist, so %s answered NoSuchEntity, as IAM would: %s pass"
-        " users=[%r] to mock_ssc() (or the ssc_stub marker), or call stub.add_user(%r).",
-        user,
-        operation,
-        where,
-        user,
-        user,
-    )
-
-
-def _case_clash(name: str, existing: str) -> SscStubError:
-    return SscStubError(
-        f"add_user({name!r}): user {existing!r} exists, and IAM user names are not"
-        " distinguished by case.",
-        f"Use {existing!r}, or a name that differs in more than case.",
-        "the-test-api",
-    )
-
-
-FORK_WAIT = 5.0  # seconds a fork waits for a durable call in flight to commit
-
-_held_for_fork: list[threading.Lock] = []
-
-
-def _before_fork() -> None:
-    """A fork waits for the durable calls in flight to end: SQLite keeps one lock table per
-    process, and a child forked inside a transaction would see its parent's write lock as its
-    own process's for good (and could never write). Calls hold their engine's lock for the
-    whole transaction, so holding those locks across the fork is enough. A fork from inside a
-    call (or one that waits longer than FORK_WAIT) goes ahead; its child answers 503."""
-    for engine in list(_engines):
-        if engine.durable is not None and engine._lock.acquire(timeout=FORK_WAIT):
-            _held_for_fork.append(engine._lock)
-
-
-def _after_fork_in_parent() -> None:
-    while _held_for_fork:
-        _held_for_fork.pop().release()
-
-
-def _reinit_after_fork() -> None:
-    _held_for_fork.clear()  # the child replaces the locks
-    for engine in list(_engines):
-        engine._after_fork()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows
-    os.register_at_fork(
-        before=_before_fork,
-        after_in_parent=_after_fork_in_parent,
-        after_in_child=_reinit_after_fork,
-    )
