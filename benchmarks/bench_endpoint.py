@@ -7,8 +7,8 @@ Each server runs in its own process, and the same load generators hit each in tu
 clients (what users run: signing, serialising and parsing dominate) and a lean keep-alive HTTP
 client (pre-encoded requests, which shows the server's own cost). A load is Create+Delete pairs
 (moto lacks these operations: it gets CreateAccessKey/DeleteAccessKey, its closest), from 1 or 8
-client processes. The zero-work endpoint is a few lines of asyncio answering fixed bytes: the
-ceiling the load generator can reach. Figures are medians over rounds that take turns; every
+client processes. The zero-work endpoint is an ASGI application answering fixed bytes on the same
+uvicorn, loop and settings as sscstub serve: the ceiling the load generator can reach there. Figures are medians over rounds that take turns; every
 ratio divides by a figure measured in the same run. Nothing here asserts a time.
 """
 
@@ -32,29 +32,26 @@ CREDS = "AWS4-HMAC-SHA256 Credential=t/20261125/us-east-1/iam/aws4_request, Sign
 CC = "codecommit.amazonaws.com"
 
 ZERO_WORK = r"""
-import asyncio, socket, sys
+import sys, uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 CREATE = open(sys.argv[2], "rb").read()
 DELETE = (b'<DeleteServiceSpecificCredentialResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">'
           b'<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DeleteServiceSpecificCredentialResponse>')
-def reply(body):
-    return (b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: r\r\nContent-Length: "
-            + str(len(body)).encode() + b"\r\n\r\n" + body)
-async def serve(reader, writer):
-    writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+async def app(scope, receive, send):
+    body = b""
     while True:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = next((int(l.split(b":")[1]) for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")), 0)
-        body = await reader.readexactly(length)
-        writer.write(reply(DELETE if b"Delete" in body else CREATE))
-async def main():
-    server = await asyncio.start_server(lambda r, w: serve(r, w), "127.0.0.1", int(sys.argv[1]))
-    print("ready", flush=True)
-    async with server:
-        await server.serve_forever()
-try:
-    asyncio.run(main())
-except KeyboardInterrupt:
-    pass
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    answer = DELETE if b"Delete" in body else CREATE
+    await send({"type": "http.response.start", "status": 200, "headers": [
+        (b"x-amzn-requestid", b"r"), (b"content-type", b"text/xml"), (b"content-length", str(len(answer)).encode())]})
+    await send({"type": "http.response.body", "body": answer})
+# the same uvicorn, loop and settings as sscstub serve's, and a protocol that does nothing more
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), http=HttpToolsProtocol, ws="none",
+            lifespan="off", log_config=None, access_log=False, server_header=False,
+            date_header=False, timeout_keep_alive=5, timeout_graceful_shutdown=1)
 """
 
 
@@ -250,6 +247,9 @@ def main() -> int:
     capture.send_signal(signal.SIGTERM)
     capture.wait()
 
+    import server_cost
+
+    costs: list[float] = []
     kinds = ["zero-work", "sscstub", "moto"]
     loads = [("lean", 1), ("lean", 8), ("boto3", 1), ("boto3", 8)]
     rps: dict[tuple[str, str, int], list[float]] = {}
@@ -258,6 +258,7 @@ def main() -> int:
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(8) as pool:
         for _ in range(rounds):
+            costs.append(server_cost.measure(300 if args.quick else 3000)[0])  # in turn too
             for kind in [*kinds, "sscstub --state"]:
                 base = kind.split()[0]
                 process, port, up = start(base, tmp, state=kind.endswith("--state"))
@@ -298,6 +299,26 @@ def main() -> int:
     for kind, values in startup.items():
         print(f"| {kind} | {statistics.median(values):.0f} |")
 
+    cost, parts = server_cost.measure(300 if args.quick else 3000)
+    costs.append(cost)
+    counted = server_cost.instructions(20, 60) if args.quick else server_cost.instructions()
+    print(
+        f"\nThe server's own work per IAM request, in process: {min(costs):.1f} µs, the least of"
+        f" {len(costs)} rounds' medians (they ranged to {max(costs):.1f} µs: other machines'"
+        " work on this one only ever adds)"
+        + (
+            f"; {counted[0] - counted[1]:,.0f} instructions (cachegrind: {counted[0]:,.0f} through"
+            f" the app, {counted[1]:,.0f} through an app doing nothing in the same harness)"
+            if counted
+            else "; instructions not counted (no valgrind)"
+        )
+        + ". Where one request's time goes (the last round):"
+    )
+    print("\n| part | µs |\n|---|---:|")
+    for name, value in parts:
+        print(f"| {name} | {value:.1f} |")
+    print(f"| the ASGI plumbing, routing and the rest | {cost - sum(v for _, v in parts):.1f} |")
+
     cli = cli_ratios(tmp, 2 if args.quick else 7)
     if cli:
         print(
@@ -309,6 +330,7 @@ def main() -> int:
     measured = {key: plugin / skeleton for key, (plugin, skeleton) in cli.items()}
     measured |= {
         "endpoint-lean-8": med(rps, ("sscstub", "lean", 8)) / med(rps, ("zero-work", "lean", 8)),
+        "endpoint-server-cost": min(costs),
         "endpoint-vs-moto": med(rps, ("sscstub", "lean", 8)) / med(rps, ("moto", "lean", 8)),
         "endpoint-boto3-1": med(rps, ("sscstub", "boto3", 1)) / med(rps, ("zero-work", "boto3", 1)),
         "endpoint-boto3-8": med(rps, ("sscstub", "boto3", 8)) / med(rps, ("zero-work", "boto3", 8)),

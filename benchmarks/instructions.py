@@ -99,18 +99,24 @@ for _ in range(cycles):
 
 
 def count(variant: str, cycles: int, workdir: Path) -> int:
-    out = workdir / f"cg.{variant}.{cycles}"
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    # setarch -R: no address randomisation, so id()-based hashes, and so the count, repeat.
-    norandom = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
-    subprocess.run(
-        [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no",
-         f"--cachegrind-out-file={out}", sys.executable, "-", variant, str(cycles)],
-        input=_WORKLOAD, text=True, env=env, check=True, capture_output=True, timeout=1800,
-    )  # fmt: skip
-    summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
-    assert summary is not None, f"no summary in {out}"
-    return int(summary[1])
+    return count_command([sys.executable, "-", variant, str(cycles)], _WORKLOAD)
+
+
+def count_command(argv: list[str], stdin: str = "") -> int:
+    """Instructions one run of ``argv`` executes, under cachegrind."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "cachegrind.out"
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        # setarch -R: no address randomisation, so id()-based hashes, and so the count, repeat.
+        norandom = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
+        subprocess.run(
+            [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no",
+             f"--cachegrind-out-file={out}", *argv],
+            input=stdin, text=True, env=env, check=True, capture_output=True, timeout=1800,
+        )  # fmt: skip
+        summary = re.search(r"^summary: (\d+)", out.read_text(), re.M)
+        assert summary is not None, f"no summary in {out}"
+        return int(summary[1])
 
 
 def per_cycle(n1: int, n2: int, variants: tuple[str, ...] = VARIANTS) -> dict[str, float]:

@@ -27,7 +27,9 @@ class CallLog(deque[Entry]):
             if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
                 params = {k: cut(v) for k, v in params.items()}
                 break
-        super().append((cut(operation), params, code, request_id))
+        if len(operation) > MAX_LOGGED_VALUE:  # a path, for a call a consumer names by it
+            operation = cut(operation)
+        super().append((operation, params, code, request_id))
 
 
 def cut(value: Any) -> Any:

@@ -84,15 +84,24 @@ def text_reply(status: int, message: str, extra: Mapping[str, str] | None = None
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+_names: dict[str, bytes] = {}
+
+
+def _name(name: str) -> bytes:
+    """A header name as ASGI takes it (lower case, bytes); the few there are, remembered."""
+    found = _names.get(name)
+    if found is None:
+        found = name.lower().encode("latin-1")
+        if len(_names) < 256:
+            _names[name] = found
+    return found
+
+
 async def send(asgi_send: Send, outgoing: Outgoing) -> None:
     """Hand a reply to the server: a `Reply` in one message; a `Streamed` one piece at a time
     (each waits until the client has taken the last: the server's flow control), then close."""
-    headers = [
-        (name.lower().encode("latin-1"), value.encode("latin-1"))
-        for name, value in (
-            outgoing.headers.items() if isinstance(outgoing, Reply) else outgoing.headers
-        )
-    ]
+    pairs = outgoing.headers.items() if isinstance(outgoing, Reply) else outgoing.headers
+    headers = [(_name(name), value.encode("latin-1")) for name, value in pairs]
     await asgi_send({"type": "http.response.start", "status": outgoing.status, "headers": headers})
     if isinstance(outgoing, Reply):
         await asgi_send({"type": "http.response.body", "body": outgoing.body})

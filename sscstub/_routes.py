@@ -54,10 +54,13 @@ class Incoming:
         raw = scope.get("raw_path") or scope["path"].encode()
         self.path: str = raw.decode("latin-1")  # as sent: a route decodes what it needs
         self.query: str = scope.get("query_string", b"").decode("latin-1")
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key, text = name.decode("latin-1"), value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        raw_headers = scope["headers"]
+        headers = {n.decode("latin-1"): v.decode("latin-1") for n, v in raw_headers}
+        if len(headers) != len(raw_headers):  # a repeated header: its values, joined
+            headers = {}
+            for name, value in raw_headers:
+                key, text = name.decode("latin-1"), value.decode("latin-1")
+                headers[key] = f"{headers[key]}, {text}" if key in headers else text
         self.headers = headers
         self.body = b""
         started = scope.get("sscstub.started", time.monotonic())
@@ -77,7 +80,19 @@ class Incoming:
         length = self.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit:
             raise Refused(_too_large(limit))
-        pieces, size = [], 0
+        if self.scope.get("sscstub.complete"):  # all of it is here already: no deadline to keep
+            message = await self.receive()
+            if message["type"] == "http.request" and not message.get("more_body"):
+                body: bytes = message.get("body", b"")
+                if len(body) > limit:
+                    raise Refused(_too_large(limit))
+                self.body = body
+                return body
+            if message["type"] == "http.disconnect":
+                raise Refused(xml_error(400, "IncompleteBody", "The client left.", close=True))
+            pieces, size = [message.get("body", b"")], len(message.get("body", b""))
+        else:
+            pieces, size = [], 0
         while True:
             message = await self._message(self._deadline - time.monotonic())
             if message is None:
@@ -145,7 +160,7 @@ class Incoming:
 
     async def _message(self, timeout: float) -> tuple[bytes, bool] | None:
         try:
-            message = await asyncio.wait_for(self.receive(), max(timeout, 0.001))
+            message = await _within(self.receive(), timeout)
         except TimeoutError:
             raise Refused(
                 xml_error(408, "RequestTimeout", "The request did not arrive in time.", close=True)
@@ -153,6 +168,20 @@ class Incoming:
         if message["type"] == "http.disconnect":
             return None
         return message.get("body", b""), bool(message.get("more_body"))
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable: Awaitable[Any], seconds: float) -> Any:
+        """``awaitable``'s result, or TimeoutError after ``seconds``: a timer on this task, not
+        a task of its own as ``wait_for`` makes (which costs more than the read itself)."""
+        async with asyncio.timeout(max(seconds, 0.001)):
+            return await awaitable
+
+else:  # Python 3.10
+
+    async def _within(awaitable: Awaitable[Any], seconds: float) -> Any:
+        return await asyncio.wait_for(awaitable, max(seconds, 0.001))
 
 
 def _too_large(limit: int) -> Reply:
@@ -271,7 +300,9 @@ class App:
             return xml_error(
                 501, "NotImplemented", f"Transfer-Encoding {codings[:60]!r} is not served.", True
             )
-        route = next(r for r in self.routes if r.matches(incoming))
+        for route in self.routes:
+            if route.matches(incoming):
+                break
         if route.body is not None:
             await incoming.read(route.body)
         if route.runs_in == "state":

@@ -160,6 +160,36 @@ def test_a_request_trickled_in_too_slowly_gets_408(endpoint: Endpoint) -> None:
         assert time.monotonic() - started < IDLE + 1.5
 
 
+@pytest.mark.parametrize(
+    ("piece", "status"),
+    [(b"\r\n", None), (b"X-Pad: " + b"a" * 16_000 + b"\r\n", 431)],
+    ids=["blank lines before a request", "a head growing past 64 KiB"],
+)
+def test_a_drip_that_never_finishes_a_head_is_cut_off(
+    endpoint: Endpoint, piece: bytes, status: int | None
+) -> None:
+    """Blank lines begin no request, so uvicorn's timer, stopped by any byte, would never run
+    again; a head sent in pieces is counted across them."""
+    with endpoint.connect() as raw:
+        started = time.monotonic()
+        if status is not None:
+            raw.sendall(b"GET / HTTP/1.1\r\n" + HOST)
+        answer, closed = b"", False
+        raw.settimeout(0.05)
+        while not closed and time.monotonic() - started < IDLE + 3:
+            with contextlib.suppress(OSError):
+                raw.sendall(piece)
+            time.sleep(0.1)
+            with contextlib.suppress(TimeoutError):
+                while chunk := raw.recv(65536):
+                    answer += chunk
+                closed = True
+        assert closed and time.monotonic() - started < IDLE + 1.5
+        if status is not None:
+            assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:100]
+    endpoint.served_within(2)
+
+
 def test_idle_connections_are_closed_and_do_not_lock_others_out(endpoint: Endpoint) -> None:
     idle = [endpoint.connect() for _ in range(200)]
     try:
@@ -205,7 +235,9 @@ def test_a_client_that_never_reads_its_answers_is_not_buffered_for(endpoint: End
 
 def test_a_million_one_byte_chunks_cost_linear_time_and_stop_at_the_cap() -> None:
     """1.1 million one-byte chunks (6.6 MB of framing for 1.1 MB of body), against a server
-    whose deadline leaves them time to arrive: the body cap, not the clock, stops them."""
+    whose deadline leaves them time to arrive: the body cap, not the clock, stops them. The
+    client, still sending, reads the 413: the server lingers (closing at once, with bytes
+    unread, resets the connection and the answer with it)."""
     head = b"POST / HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\n\r\n"
     chunks = b"1\r\na\r\n" * 1_100_000
     latencies: list[float] = []
