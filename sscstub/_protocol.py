@@ -28,6 +28,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from ._replies import xml_error_bytes
 
 MAX_HEAD = 64 * 1024  # bytes of a request line and headers
+MAX_PIPELINE = 16  # requests waiting behind the one being answered, on one connection
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -47,6 +48,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._linger_timer: asyncio.TimerHandle | None = None
         self._idle_since = self.loop.time()
         self._client_done = False
+        self._draining = False
         idle, most = self.limits
         if len(self.connections) > most:
             self._refuse(503, "ServiceUnavailable", "Too many connections are open; try again.")
@@ -60,7 +62,7 @@ class GuardedProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        if self.transport.is_closing():  # an error went out: what follows is read and dropped
+        if self._draining or self.transport.is_closing():  # what follows is read and dropped
             return
         super().data_received(data)
         if self._in_head:  # a head begun and not whole yet: the rare case gets the timer
@@ -102,6 +104,14 @@ class GuardedProtocol(HttpToolsProtocol):
         if size > MAX_HEAD:
             self._refuse(431, "RequestHeaderTooLarge", "The request head is over 64 KiB.")
             raise _Stop  # ends this parse (httptools raises it on as a parser error)
+        if len(self.pipeline) >= MAX_PIPELINE:
+            # httptools parses all it is given, and uvicorn queues each request it finds: a
+            # client pipelining without reading would fill memory. Those queued are answered,
+            # the last with Connection: close; the rest goes unanswered (clients that pipeline
+            # send again what a closed connection left unanswered, RFC 9112 9.3.2).
+            self._draining = True
+            self.pipeline[0][0].keep_alive = False
+            raise _Stop
         super().on_headers_complete()
 
     def _too_slow(self) -> None:
@@ -116,6 +126,8 @@ class GuardedProtocol(HttpToolsProtocol):
     # --- errors answered here, in IAM's XML ----------------------------------------------------
 
     def send_400_response(self, msg: str) -> None:
+        if self._draining:  # (the parse was stopped on purpose)
+            return
         self._refuse(400, "MalformedRequest", "The request is not well-formed HTTP/1.1.")
 
     def _refuse(self, status: int, code: str, message: str) -> None:

@@ -373,8 +373,9 @@ def test_a_push_behind_pipelined_requests_is_answered_after_them(server: sscstub
         b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         b"Authorization: " + auth + b"\r\nContent-Length: 4\r\n\r\n0000"
     )
-    answer = _exchange(server.url, first * 40 + push + b"GET / HTTP/1.1\r\n\r\n", 10)
-    assert answer.count(b'{"ok": true}') == 40
+    # (10: a connection queues 16 requests behind the one answered, `_protocol.MAX_PIPELINE`)
+    answer = _exchange(server.url, first * 10 + push + b"GET / HTTP/1.1\r\n\r\n", 10)
+    assert answer.count(b'{"ok": true}') == 10
     # the push is answered (git http-backend: an empty push is not a valid one), and so is
     # what came after it, or the connection is closed; nothing hangs
-    assert answer.count(b"HTTP/1.1 ") >= 41
+    assert answer.count(b"HTTP/1.1 ") >= 11

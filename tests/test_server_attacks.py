@@ -27,9 +27,10 @@ class Endpoint:
         self.address = (parts.hostname or "127.0.0.1", parts.port or 0)
         self.iam = client_for(url, retries={"total_max_attempts": 1}, read_timeout=5)
 
-    def rss_kb(self) -> int:
+    def rss_kb(self, field: str = "VmRSS") -> int:
+        """The process's resident memory now (or, with "VmHWM", at its peak), in KiB."""
         with open(f"/proc/{self.process.pid}/status") as status:
-            line = next(x for x in status if x.startswith("VmRSS:"))
+            line = next(x for x in status if x.startswith(f"{field}:"))
         return int(line.split()[1])
 
     def served_within(self, seconds: float) -> float:
@@ -59,8 +60,11 @@ def served(idle: float = IDLE) -> Iterator[Endpoint]:
             url = line.split()[-1]
         if "ready" in line:
             break
+    endpoint = Endpoint(process, url)
     try:
-        yield Endpoint(process, url)
+        yield endpoint
+        peak = endpoint.rss_kb("VmHWM")  # every attack on it included (issue #25: under 64 MB)
+        assert peak < 64 * 1024, f"the server's resident memory peaked at {peak} KiB"
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=10)
@@ -187,6 +191,20 @@ def test_a_drip_that_never_finishes_a_head_is_cut_off(
         assert closed and time.monotonic() - started < IDLE + 1.5
         if status is not None:
             assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:100]
+    endpoint.served_within(2)
+
+
+def test_a_pipeline_is_answered_to_a_depth_then_closed(endpoint: Endpoint) -> None:
+    """httptools parses every request a read holds, and uvicorn queues them all: past 16
+    waiting, those queued are answered and the connection closes, unread."""
+    get = b"GET /?Action=ListServiceSpecificCredentials&UserName=jane HTTP/1.1\r\n" + HOST + b"\r\n"
+    close = get.replace(HOST, HOST + b"Connection: close\r\n")
+    shallow = exchange(endpoint, get * 9 + close)  # a client that pipelines: all answered
+    assert shallow.count(b"HTTP/1.1 200 ") == 10
+    deep = exchange(endpoint, get * 2000)
+    assert 16 < deep.count(b"HTTP/1.1 200 ") < 100 and deep.endswith(
+        b"</ListServiceSpecificCredentialsResponse>"
+    )
     endpoint.served_within(2)
 
 
