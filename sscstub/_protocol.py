@@ -94,6 +94,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._in_head = self._began_here = True
         self._head_bytes = 0
         self.scope["sscstub.started"] = self.loop.time()  # type: ignore[typeddict-unknown-key]
+        self.scope["sscstub.connection"] = self  # type: ignore[typeddict-unknown-key]
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -162,6 +163,15 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self._client_done and not self.pipeline and not self.transport.is_closing():
             self.transport.close()
+
+    def cut(self, scope: Any) -> None:
+        """End the answer to ``scope``'s request where it is, and the connection with it (a
+        stream broken off upstream reaches the client broken, not completed, and nothing is
+        logged as a failure of the app)."""
+        cycle = self.cycle
+        if cycle is not None and cycle.scope is scope:
+            cycle.disconnected = True  # uvicorn then sends nothing more for it
+        self.transport.close()
 
     def linger(self) -> None:
         """Close as nginx's ``lingering_close`` does: what is queued goes out, then FIN; what

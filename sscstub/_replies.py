@@ -13,6 +13,7 @@ from http import HTTPStatus
 from typing import Any, NamedTuple
 
 from ._answer import Answer
+from ._errors import AwsError
 from ._query import encode, http_date
 
 
@@ -97,9 +98,11 @@ def _name(name: str) -> bytes:
     return found
 
 
-async def send(asgi_send: Send, outgoing: Outgoing) -> None:
+async def send(asgi_send: Send, outgoing: Outgoing, scope: Mapping[str, Any]) -> None:
     """Hand a reply to the server: a `Reply` in one message; a `Streamed` one piece at a time
-    (each waits until the client has taken the last: the server's flow control), then close."""
+    (each waits until the client has taken the last: the server's flow control), then close.
+    A stream that breaks off (an upstream gone, a read failed) is cut where it is: the
+    connection closes, and the client sees an answer shorter than its framing says."""
     pairs = outgoing.headers.items() if isinstance(outgoing, Reply) else outgoing.headers
     headers = [(_name(name), value.encode("latin-1")) for name, value in pairs]
     await asgi_send({"type": "http.response.start", "status": outgoing.status, "headers": headers})
@@ -111,5 +114,10 @@ async def send(asgi_send: Send, outgoing: Outgoing) -> None:
             if piece:
                 await asgi_send({"type": "http.response.body", "body": piece, "more_body": True})
         await asgi_send({"type": "http.response.body", "body": b""})
+    except (AwsError, OSError):
+        connection = scope.get("sscstub.connection")
+        if connection is None:  # (an ASGI server other than sscstub's own)
+            raise
+        connection.cut(scope)
     finally:
         await outgoing.close()

@@ -287,7 +287,7 @@ class App:
             sys.stderr.write(
                 f"sscstub: {incoming.method} {incoming.target[:200]} {outgoing.status}\n"
             )
-        await send(asgi_send, outgoing)
+        await send(asgi_send, outgoing, scope)
 
     async def _answer(self, incoming: Incoming) -> Outgoing:
         refused = self.guard.refuse(incoming.headers)

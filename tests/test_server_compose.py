@@ -384,7 +384,12 @@ def test_an_in_process_stub_learns_users_from_the_upstream(
     "garbage",
     [b"NOT HTTP AT ALL\r\n\r\n", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc", b""],
 )
-def test_an_upstream_that_answers_garbage_gets_502_or_a_cut_answer(garbage: bytes) -> None:
+def test_an_upstream_that_answers_garbage_gets_502_or_a_cut_answer(
+    garbage: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A broken answer is cut on its way, and not logged as an app failure (uvicorn's
+    "Exception in ASGI application", with a traceback, in the user's captured logs)."""
+
     def answer(handler: Any, body: bytes) -> None:
         handler.wfile.write(garbage)
         handler.close_connection = True
@@ -401,6 +406,7 @@ def test_an_upstream_that_answers_garbage_gets_502_or_a_cut_answer(garbage: byte
         client("iam", server.url).create_service_specific_credential(
             UserName="jane", ServiceName=CC
         )  # sscstub still serves
+    assert not [r for r in caplog.records if r.name.startswith("uvicorn")]
 
 
 # --- Bedrock API keys on the endpoint ---------------------------------------------------------
