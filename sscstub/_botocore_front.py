@@ -68,7 +68,17 @@ def answer_call(
         answer = engine.handle(operation, body, iam_model, stamper())
     except OddValues:  # read what botocore would have put on the wire
         answer = engine.handle(operation, read_query(wire_form(body)), iam_model, stamper())
-    return None if answer is None else respond(request["url"], answer)
+    if answer is None:  # not one of the five: botocore (or moto) goes on, unless strict
+        unsimulated(engine, operation)
+        return None
+    return respond(request["url"], answer)
+
+
+def unsimulated(engine: Engine, operation: str) -> None:
+    """Strict mode's one decision, for both modes: an IAM operation sscstub does not serve,
+    with nothing to pass it on to, raises `UnsimulatedOperationError`."""
+    if engine.strict and not engine.passes_on():
+        raise UnsimulatedOperationError(operation)
 
 
 def respond(
@@ -145,8 +155,7 @@ def screen(engine: Engine, operation: str, signer: Any = None) -> None:
     """In wire mode, at before-call: stop, in strict mode, an IAM operation sscstub does not
     serve, and refuse aiobotocore clients (their signer is aiobotocore's)."""
     if operation not in OPERATIONS:
-        if engine.strict and not engine.passes_on():
-            raise UnsimulatedOperationError(operation)
+        unsimulated(engine, operation)
         engine.compose_now()  # moto's answer comes first at before-send: make our users there
     if type(signer).__module__.startswith("aiobotocore"):
         raise SscStubError(

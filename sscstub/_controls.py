@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 class Controls:
     """The test API over one engine (a base class of `SSCStub` and `Server`)."""
 
-    _engine: Engine
-    _pending: list[Callable[[], None]]  # setup made while stopped, made again at start
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._pending: list[Callable[[], None]] = []  # setup made while stopped, made at start
 
     def start(self) -> Self:
         raise NotImplementedError

@@ -15,17 +15,12 @@ from typing import Any
 
 from botocore.model import ListShape, Shape, StructureShape
 
+from . import _operations
 from ._botocore_internals import CACHE_ATTRIBUTE, cache_on
 from ._checks import InputReader, OutputCheck, input_reader, output_check
 from ._query import XmlWriter, xml_writer
 
-OPERATIONS = (
-    "CreateServiceSpecificCredential",
-    "ResetServiceSpecificCredential",
-    "UpdateServiceSpecificCredential",
-    "ListServiceSpecificCredentials",
-    "DeleteServiceSpecificCredential",
-)
+OPERATIONS = tuple(_operations.OPERATIONS)  # the five, as the engine implements them
 
 # Errors any AWS query endpoint can answer with, beside the ones the IAM model declares
 # (AWS "Common Errors" for query APIs; IAM spells its throttling and access errors this way).

@@ -93,7 +93,6 @@ class Server(Controls):
         self.options: Options = options
         settings = settings or Settings()
         self.settings: Settings = settings
-        self._pending = []
         # Other requests: moto in this process, or an upstream. Made before anything is bound
         # (either may be missing), and moto's IAM imported before the server is ready.
         self._moto: MotoApp | None = None
@@ -108,7 +107,7 @@ class Server(Controls):
 
             self._relay = Relay(Upstream(options.upstream))
             lookup = UserLookup()
-        self._engine = Engine(options, max_calls=settings.max_calls, elsewhere=lookup)
+        super().__init__(Engine(options, max_calls=settings.max_calls, elsewhere=lookup))
         if lookup is not None:
             lookup.own = self._engine.own_user
         self._repos = Repos(options.state, settings.create_repos)

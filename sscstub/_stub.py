@@ -137,11 +137,10 @@ class SSCStub(Controls):
             upstream=upstream,
         )
         lookup = _user_lookup(self.options)
-        self._engine: Engine = Engine(self.options, elsewhere=lookup)
+        super().__init__(Engine(self.options, elsewhere=lookup))
         if lookup is not None:
             lookup.own = self._engine.own_user
         self._attached: list[weakref.ref[Any]] = []
-        self._pending: list[Callable[[], None]] = []  # setup made while inactive
         self._installed: list[_hooks.Emitter] = []
         self._id = f"sscstub-{id(self):x}"
 

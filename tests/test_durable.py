@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server import client_for
+from conftest import client_for
 
 import sscstub
 from sscstub import SscStubError

@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import create_credential, make_client
-from test_engine import _in_child, a_call_in_flight
-from test_server import client_for, raw
+from conftest import a_call_in_flight, client_for, create_credential, in_child, make_client, raw
 
 import sscstub
 from sscstub import SscStubError
@@ -153,9 +151,7 @@ def test_a_forked_child_uses_its_own_connection(tmp_path: Path) -> None:
     with sscstub.mock_ssc(users=["jane"], state=tmp_path / "s.db") as stub:
         iam = make_client()
         create_credential(iam)
-        made = _in_child(
-            lambda: create_credential(iam, "jane", "bedrock.amazonaws.com")["UserName"]
-        )
+        made = in_child(lambda: create_credential(iam, "jane", "bedrock.amazonaws.com")["UserName"])
         assert made == "jane"  # the child served, with the state, on a connection of its own
         assert len(stub.credentials) == 2  # and committed to the file the parent reads
 
@@ -171,7 +167,7 @@ def test_a_child_forked_while_a_durable_call_is_in_flight_serves_with_state(
         with a_call_in_flight(monkeypatch, iam) as release:
             threading.Timer(0.5, release.set).start()  # the call ends while the fork waits
             started = time.monotonic()
-            made = _in_child(
+            made = in_child(
                 lambda: [
                     len(iam.list_service_specific_credentials(UserName="jane")[
                         "ServiceSpecificCredentials"

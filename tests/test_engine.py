@@ -3,43 +3,17 @@ interrupts, and the lock (real boto3 clients, real os.fork)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import create_credential, make_client
+from conftest import a_call_in_flight, create_credential, in_child, make_client
 
 import sscstub
 from sscstub import SscStubError, _engine, _store
 
 CC = "codecommit.amazonaws.com"
-
-
-def _in_child(work: Any) -> Any:
-    """Fork; run ``work()`` in the child and return what it sent back as JSON."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: never return into pytest
-        try:
-            os.close(read)
-            os.write(write, json.dumps(work()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    deadline = time.monotonic() + 30
-    while os.waitpid(pid, os.WNOHANG) == (0, 0):
-        if time.monotonic() > deadline:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child hung")
-        time.sleep(0.01)
-    with os.fdopen(read) as pipe:
-        return json.loads(pipe.read() or "null")
 
 
 def test_forked_children_never_repeat_secrets_or_ids() -> None:
@@ -57,35 +31,11 @@ def test_forked_children_never_repeat_secrets_or_ids() -> None:
                 out.append(made["ResponseMetadata"]["RequestId"])
             return out
 
-        children = [_in_child(work) for _ in range(4)]
+        children = [in_child(work) for _ in range(4)]
         mine = work()
         assert len(stub.credentials) == len(users)
     drawn = [value for values in [*children, mine] for value in values]
     assert len(drawn) == 5 * 3 * 4 and len(set(drawn)) == len(drawn)
-
-
-@contextlib.contextmanager
-def a_call_in_flight(monkeypatch: pytest.MonkeyPatch, iam: Any) -> Iterator[threading.Event]:
-    """A create held inside the engine (its digest, under the lock, waits) until the block ends
-    or the event it yields is set; calls made meanwhile are not held."""
-    inside, release = threading.Event(), threading.Event()
-    real_digest = _engine._secrets.digest
-
-    def slow_digest(*args: Any) -> bytes:
-        inside.set()
-        release.wait(30)
-        return real_digest(*args)
-
-    monkeypatch.setattr(_engine._secrets, "digest", slow_digest)
-    thread = threading.Thread(target=create_credential, args=(iam,))
-    thread.start()
-    assert inside.wait(10)
-    monkeypatch.setattr(_engine._secrets, "digest", real_digest)
-    try:
-        yield release
-    finally:
-        release.set()
-        thread.join(10)
 
 
 def test_a_child_forked_while_a_thread_is_inside_a_call_still_serves(
@@ -94,7 +44,7 @@ def test_a_child_forked_while_a_thread_is_inside_a_call_still_serves(
     with sscstub.mock_ssc(users=["jane"]):
         iam = make_client()
         with a_call_in_flight(monkeypatch, iam):
-            listed = _in_child(
+            listed = in_child(
                 lambda: iam.list_service_specific_credentials(UserName="jane")["IsTruncated"]
             )
     assert listed is False

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import client_for
 from served import Process, exchange, serve_process, within
-from test_server import client_for
 
 CC = "codecommit.amazonaws.com"
 GIT = shutil.which("git") is not None

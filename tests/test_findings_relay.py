@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import client_for
 from served import Process, exchange, serve_process
-from test_server import client_for
 from upstreams import RawUpstream, recording_upstream, send
 
 pytest.importorskip("moto.server", reason="moto[server] is in the test group: pip install")

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from test_server import client_for
+from conftest import client_for
 
 import sscstub
 from sscstub._git import http_backend

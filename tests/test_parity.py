@@ -18,7 +18,7 @@ BEDROCK = "bedrock.amazonaws.com"
 CODECOMMIT = "codecommit.amazonaws.com"
 
 
-def _lifecycle(iam: Any) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+def every_operation(iam: Any) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """Run every operation, success and failure; return (operation, method, kwargs, result)."""
     seen: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
 
@@ -132,7 +132,7 @@ def lifecycle(
     stub.inject_error("ListServiceSpecificCredentials", "ServiceFailure")
     with pytest.raises(iam.exceptions.ServiceFailureException):
         iam.list_service_specific_credentials(UserName="jane")
-    return _lifecycle(iam)
+    return every_operation(iam)
 
 
 def _check_all(seen: list[tuple[str, str, dict[str, Any], dict[str, Any]]]) -> None:
@@ -144,7 +144,7 @@ def _check_all(seen: list[tuple[str, str, dict[str, Any], dict[str, Any]]]) -> N
 @pytest.mark.usefixtures("local_zone")
 def test_every_operation_matches_botocores_parse_of_iam_xml(iam: Any) -> None:
     with sscstub.mock_ssc(users=["jane", "bob"]):
-        seen = _lifecycle(iam)
+        seen = every_operation(iam)
     codes = {r.get("Error", {}).get("Code") for *_, r in seen}
     assert codes == {None, "NoSuchEntity", "LimitExceeded", "ValidationError"}
     assert len({op for op, *_ in seen}) == 5
@@ -179,7 +179,7 @@ def test_zone_named_utc_with_summer_time_matches_botocore(iam: Any, when: str) -
     try:
         with freeze_time(when):
             with sscstub.mock_ssc(users=["jane", "bob"]):
-                seen = _lifecycle(iam)
+                seen = every_operation(iam)
             _check_all(seen)
     finally:
         if old is None:
@@ -194,5 +194,5 @@ def test_parity_holds_under_freezegun(iam: Any) -> None:
     """Under freezegun botocore's parser yields FakeDatetime; so does sscstub."""
     with freeze_time("2026-03-01 08:30:00"):
         with sscstub.mock_ssc(users=["jane", "bob"]):
-            seen = _lifecycle(iam)
+            seen = every_operation(iam)
         _check_all(seen)

@@ -47,7 +47,7 @@ def error(call: Any, **params: Any) -> tuple[str, str, int, str]:
 
 
 @pytest.mark.parametrize("service", [CC, KEYSPACES])
-def test_service_specific_credential_lifecycle(
+def test_service_specific_credentialevery_operation(
     stub: sscstub.SSCStub, iam: Any, service: str
 ) -> None:
     made = iam.create_service_specific_credential(UserName="user-1", ServiceName=service)

@@ -3,7 +3,6 @@ real boto3 clients and raw HTTP, the JSON test API, and requests that must not h
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import signal
@@ -13,11 +12,9 @@ import threading
 import time
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
-import boto3
 import pytest
-from botocore.config import Config
+from conftest import client_for, raw
 
 import sscstub
 
@@ -28,27 +25,6 @@ BEDROCK = "bedrock.amazonaws.com"
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(time, "sleep", lambda seconds: None)
-
-
-def client_for(url: str, **config: Any) -> Any:
-    return boto3.client(
-        "iam",
-        region_name="us-east-1",
-        endpoint_url=url,
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-        config=Config(**config) if config else None,
-    )
-
-
-def raw(url: str, method: str, target: str, body: bytes = b"", **headers: str) -> Any:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request(method, target, body=body, headers=headers)
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
-    return response.status, response.headers, data  # (names are not distinguished by case)
 
 
 @pytest.fixture

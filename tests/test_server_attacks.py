@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from test_server import client_for
+from conftest import client_for
 
 IDLE = 1.0  # the server's --idle-timeout in these tests
 

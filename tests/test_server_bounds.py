@@ -9,8 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import make_client
-from test_server import client_for, raw
+from conftest import client_for, make_client, raw
 
 import sscstub
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from test_server import raw
+from conftest import raw
 
 import sscstub
 

@@ -11,7 +11,7 @@ import time_machine
 from botocore.exceptions import ClientError
 from conftest import make_client
 from iamxml import assert_same
-from test_parity import _lifecycle
+from test_parity import every_operation
 
 import sscstub
 from sscstub._query import read_query, xml_writer
@@ -40,7 +40,7 @@ def test_every_answer_is_the_same_in_both_modes(local_zone: str) -> None:
             sscstub.mock_ssc(users=["jane"], seed=7, wire=wire),
             time_machine.travel("2026-03-01 12:00:00Z", tick=False),
         ):
-            answers[wire] = _lifecycle(make_client(retries={"total_max_attempts": 1}))
+            answers[wire] = every_operation(make_client(retries={"total_max_attempts": 1}))
     assert len(answers[False]) == len(answers[True]) > 10
     for (op, _, kwargs, ours), (_, _, _, wired) in zip(answers[False], answers[True], strict=True):
         assert_same(_without_transport(ours), _without_transport(wired), f"{op}{kwargs}")
