@@ -176,10 +176,6 @@ class GitRoute:
         self.running: set[asyncio.subprocess.Process] = set()
         self.pushes: dict[str, int] = {}
 
-    @staticmethod
-    def matches(incoming: Incoming) -> bool:
-        return incoming.path.startswith(PREFIX)
-
     def check(self, operation: str, login: str, password: str, wait: bool) -> bool:
         """Whether ``password`` is current for ``login`` (a CodeCommit ServiceUserName); logged
         as ``codecommit:<operation>``, never with the password."""

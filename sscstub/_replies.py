@@ -104,7 +104,8 @@ async def send(asgi_send: Send, outgoing: Outgoing, scope: Mapping[str, Any]) ->
     A stream that breaks off (an upstream gone, a read failed) is cut where it is: the
     connection closes, and the client sees an answer shorter than its framing says."""
     pairs = outgoing.headers.items() if isinstance(outgoing, Reply) else outgoing.headers
-    headers = [(_name(name), value.encode("latin-1")) for name, value in pairs]
+    names = _names
+    headers = [(names.get(n) or _name(n), value.encode("latin-1")) for n, value in pairs]
     await asgi_send({"type": "http.response.start", "status": outgoing.status, "headers": headers})
     if isinstance(outgoing, Reply):
         await asgi_send({"type": "http.response.body", "body": outgoing.body})

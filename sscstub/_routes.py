@@ -241,7 +241,7 @@ StateHandler = Callable[[Incoming, bool], Outgoing]
 
 class Route(NamedTuple):
     name: str
-    matches: Callable[[Incoming], bool]
+    matches: str | Callable[[Incoming], bool]  # a path's prefix, or a test of the request
     runs_in: str  # "state", "loop", "relay" or "subprocess" (see the module's docstring)
     body: int | None  # bytes read whole first; None: the handler streams it
     handle: Handler | StateHandler
@@ -300,8 +300,10 @@ class App:
             return xml_error(
                 501, "NotImplemented", f"Transfer-Encoding {codings[:60]!r} is not served.", True
             )
+        path = incoming.path
         for route in self.routes:
-            if route.matches(incoming):
+            match: Any = route.matches  # (a prefix is tested here: no call)
+            if path.startswith(match) if match.__class__ is str else match(incoming):
                 break
         if route.body is not None:
             await incoming.read(route.body)

@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 from ._controls import Controls
 from ._engine import Engine
 from ._errors import SscStubError
+from ._git import PREFIX as GIT_PREFIX
 from ._git import GitRoute, Repos
 from ._model import default_service_model, iam
 from ._options import Options
-from ._routes import LOOPBACK_NAMES, MAX_BODY, App, Guard, Route
+from ._routes import API_PREFIX, LOOPBACK_NAMES, MAX_BODY, App, Guard, Route
 from ._settings import SETTING_NAMES, Settings
 
 if TYPE_CHECKING:
@@ -151,8 +152,8 @@ class Server(Controls):
             (lookup, self._relay) if lookup is not None and self._relay is not None else None,
         )
         routes = [
-            Route("test API", test_api.matches, "state", MAX_BODY, test_api.handle),
-            Route("git", GitRoute.matches, "subprocess", None, self._git.handle),
+            Route("test API", API_PREFIX, "state", MAX_BODY, test_api.handle),
+            Route("git", GIT_PREFIX, "subprocess", None, self._git.handle),
             Route(
                 "Bedrock", bedrock.matches, "relay" if self._relay else "loop", None, bedrock.handle
             ),

@@ -115,10 +115,6 @@ class TestApi:
         self.server = server
         self.durable = durable
 
-    @staticmethod
-    def matches(incoming: Incoming) -> bool:
-        return incoming.path.startswith(API_PREFIX)
-
     def handle(self, incoming: Incoming, wait: bool) -> Reply:
         method, route = incoming.method, incoming.path[len(API_PREFIX) :]
         if method in ("POST", "DELETE") and not incoming.headers.get(
