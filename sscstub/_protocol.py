@@ -49,6 +49,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._idle_since = self.loop.time()
         self._client_done = False
         self._draining = False
+        self._stopping = False
         idle, most = self.limits
         if len(self.connections) > most:
             self._refuse(503, "ServiceUnavailable", "Too many connections are open; try again.")
@@ -173,6 +174,15 @@ class GuardedProtocol(HttpToolsProtocol):
             cycle.disconnected = True  # uvicorn then sends nothing more for it
         self.transport.close()
 
+    def shutdown(self) -> None:
+        """The server stops: what is idle or lingering closes at once; an answer under way
+        ends the connection when it is sent."""
+        self._stopping = True
+        if self.cycle is None or self.cycle.response_complete or self._linger_timer is not None:
+            self._raw.close()
+        else:
+            self.cycle.keep_alive = False
+
     def linger(self) -> None:
         """Close as nginx's ``lingering_close`` does: what is queued goes out, then FIN; what
         the client still sends is read and dropped until it closes, for the idle timeout at
@@ -181,7 +191,7 @@ class GuardedProtocol(HttpToolsProtocol):
         raw = self._raw
         if raw.is_closing() or self._linger_timer is not None:
             return
-        if self._client_done or not raw.can_write_eof():
+        if self._client_done or self._stopping or not raw.can_write_eof():
             raw.close()
             return
         raw.write_eof()

@@ -148,3 +148,18 @@ def test_answers_go_out_with_nagle_off() -> None:
         assert listener.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
     finally:
         listener.close()
+
+
+def test_a_server_with_idle_kept_connections_stops_without_waiting_on_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An idle keep-alive client (boto3's pool) never closes its side: closing it with a linger
+    made uvicorn wait out its graceful timeout and log "timeout graceful shutdown exceeded"."""
+    with (
+        caplog.at_level(logging.INFO, logger="uvicorn.error"),
+        sscstub.serve(users=["jane"]) as server,
+    ):
+        iam = client_for(server.url)  # kept: its pool keeps the connection open
+        iam.list_service_specific_credentials(UserName="jane")
+    assert iam is not None
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
