@@ -76,16 +76,22 @@ def _loopback(host: str) -> bool:
         return host.lower() == "localhost"
 
 
-def banner(url: str) -> str:
+def banner(url: str, cql: tuple[str, int] | None = None, ca_file: Any = None) -> str:
     """How clients reach the endpoint: the flag every AWS CLI and SDK takes, then the variable,
     which AWS CLI v2 reads only from 2.13 (an older one would call real IAM): the line to
-    paste says so itself."""
-    return (
+    paste says so itself. Then CQL's address and CA file, when served."""
+    lines = (
         f"sscstub serving IAM at {url}\n"
         f"  every AWS CLI and SDK:  aws iam ... --endpoint-url {url}\n"
         f"export AWS_ENDPOINT_URL_IAM={url}"
         "  # AWS CLI v1, v2 from 2.13, the SDKs; an older v2 ignores it: use --endpoint-url"
     )
+    if cql is not None:
+        host, port = cql
+        lines += f"\ncql {host}:{port}" + (" (TLS)" if ca_file else "")
+        if ca_file:
+            lines += f"\n  the CA that signed its certificate: {ca_file}"
+    return lines
 
 
 class _Defaults(argparse.ArgumentDefaultsHelpFormatter):
@@ -137,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     with server:
-        print(banner(server.url))
+        print(banner(server.url, server.cql_address, server.cql_ca_file))
         print("sscstub: ready (Ctrl-C stops)", flush=True)
         while not stop.wait(0.5):
             pass

@@ -85,6 +85,17 @@ class Consumers:
     ) -> bool:
         return self.authenticate(user, password, PASSWORD, service, wait)
 
+    def check_password(
+        self, operation: str, login: str, password: str, service: str, wait: bool = True
+    ) -> bool:
+        """A consumer's sign-in (git's, CQL's): whether ``password`` is current for ``login``
+        (a ServiceUserName) of ``service``, logged as ``operation`` with the login and the
+        verdict, never the password."""
+        accepted = self.authenticate(login, password, PASSWORD, service, wait)
+        code = None if accepted else "AuthenticationFailed"
+        self.record_use(operation, {"ServiceUserName": login, "Accepted": accepted}, code)
+        return accepted
+
     def authenticate_api_key(
         self, api_key: str, service_name: str | None = None, wait: bool = True
     ) -> bool:

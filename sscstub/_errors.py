@@ -13,6 +13,7 @@ DOCS = {
     "durable-state---state-file": "docs/endpoint.md",
     "with-moto-and-other-endpoints": "docs/endpoint.md",
     "where-the-credentials-are-used": "docs/how-it-works.md",
+    "keyspaces-over-cql": "docs/endpoint.md",
 }
 
 

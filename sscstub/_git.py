@@ -179,13 +179,9 @@ class GitRoute:
     def check(self, operation: str, login: str, password: str, wait: bool) -> bool:
         """Whether ``password`` is current for ``login`` (a CodeCommit ServiceUserName); logged
         as ``codecommit:<operation>``, never with the password."""
-        engine = self.engine
-        accepted = engine.authenticate_password(login, password, CODECOMMIT_SERVICE, wait)
-        code = None if accepted else "AuthenticationFailed"
-        engine.record_use(
-            f"codecommit:{operation}", {"ServiceUserName": login, "Accepted": accepted}, code
+        return self.engine.check_password(
+            f"codecommit:{operation}", login, password, CODECOMMIT_SERVICE, wait
         )
-        return accepted
 
     async def handle(self, incoming: Incoming) -> Outgoing:
         repos = self.repos

@@ -160,7 +160,7 @@ class Incoming:
 
     async def _message(self, timeout: float) -> tuple[bytes, bool] | None:
         try:
-            message = await _within(self.receive(), timeout)
+            message = await within(self.receive(), timeout)
         except TimeoutError:
             raise Refused(
                 xml_error(408, "RequestTimeout", "The request did not arrive in time.", close=True)
@@ -172,7 +172,7 @@ class Incoming:
 
 if sys.version_info >= (3, 11):
 
-    async def _within(awaitable: Awaitable[Any], seconds: float) -> Any:
+    async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
         """``awaitable``'s result, or TimeoutError after ``seconds``: a timer on this task, not
         a task of its own as ``wait_for`` makes (which costs more than the read itself)."""
         async with asyncio.timeout(max(seconds, 0.001)):
@@ -180,7 +180,7 @@ if sys.version_info >= (3, 11):
 
 else:  # Python 3.10
 
-    async def _within(awaitable: Awaitable[Any], seconds: float) -> Any:
+    async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
         return await asyncio.wait_for(awaitable, max(seconds, 0.001))
 
 

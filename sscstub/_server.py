@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import errno
 import logging
+import shutil
 import socket
 import threading
 from collections.abc import Iterable
@@ -32,6 +33,7 @@ from ._settings import SETTING_NAMES, Settings
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from ._cql_server import CqlListener
     from ._options import StubOptions
     from ._relay import MotoApp, Relay
 
@@ -123,9 +125,38 @@ class Server(Controls):
         self._app = App(guard, settings.idle_timeout, options.state is not None, settings.verbose)
         self._git = GitRoute(self._engine, self._repos, self._app.in_state, settings.idle_timeout)
         self._app.routes = self._routes(lookup)
+        self._cql: CqlListener | None = None
+        self.cql_address: tuple[str, int] | None = None
+        """Where Cassandra drivers connect (``cql_port``), or None."""
+        self.cql_ca_file: Path | None = None
+        """The throwaway CA's PEM that signed the CQL certificate (``cql_tls``), or None."""
+        if settings.cql_port is not None:
+            try:
+                self._cql = self._cql_listener(settings, shown)
+            except BaseException:
+                self._socket.close()  # (nothing else is open yet)
+                raise
         self._uvicorn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
+
+    def _cql_listener(self, settings: Settings, shown: str) -> CqlListener:
+        from ._cql_server import CqlListener, tls_context
+
+        assert settings.cql_port is not None and settings.max_connections is not None
+        sock = _bind(settings.host, settings.cql_port)
+        self.cql_address = (shown.strip("[]"), int(sock.getsockname()[1]))
+        context = None
+        if settings.cql_tls:
+            try:
+                context, self.cql_ca_file = tls_context()
+            except BaseException:
+                sock.close()
+                raise
+        return CqlListener(
+            self._engine, self._app.in_state, sock, settings.idle_timeout,
+            settings.max_connections, context,
+        )  # fmt: skip
 
     def _routes(self, lookup: Any) -> list[Route]:
         from ._bedrock import BedrockRoute
@@ -240,6 +271,8 @@ class Server(Controls):
         asyncio.set_event_loop(loop)
 
         async def serve() -> None:
+            if self._cql is not None:
+                await self._cql.start()
             task = asyncio.ensure_future(self._uvicorn.serve(sockets=[self._socket]))
             while not self._uvicorn.started and not task.done():
                 await asyncio.sleep(0.001)
@@ -248,6 +281,8 @@ class Server(Controls):
                 await task
             finally:
                 await self._git.stop()
+                if self._cql is not None:
+                    await self._cql.close()
                 if self._relay is not None:
                     await self._relay.close()
 
@@ -267,6 +302,11 @@ class Server(Controls):
             thread.join()
         with contextlib.suppress(OSError):
             self._socket.close()
+        if self._cql is not None:
+            with contextlib.suppress(OSError):
+                self._cql.sock.close()
+        if self.cql_ca_file is not None:
+            shutil.rmtree(self.cql_ca_file.parent, ignore_errors=True)
         if self._moto is not None:
             self._moto.app.executor.shutdown(wait=True)
         self._repos.close()
@@ -283,6 +323,8 @@ def serve(
     max_connections: int | None = None,
     create_repos: bool = False,
     verbose: bool = False,
+    cql_port: int | None = None,
+    cql_tls: bool = False,
     **options: Unpack[StubOptions],
 ) -> Server:
     """A local IAM endpoint for the same options as `mock_ssc`, started: ``with sscstub.serve(
@@ -295,6 +337,9 @@ def serve(
     :param idle_timeout: seconds an idle connection, or an unfinished request, is kept.
     :param max_connections: connections open at once (default: half the open-file limit).
     :param create_repos: a git push to a repository that does not exist creates it (else 404).
+    :param cql_port: a port (0: a free one) where Cassandra drivers sign in with Keyspaces
+        passwords over CQL (``server.cql_address``); None: no CQL listener.
+    :param cql_tls: serve CQL over TLS with a throwaway CA (``server.cql_ca_file``).
     """
     from ._options import check_keywords, option_names
 
@@ -308,5 +353,7 @@ def serve(
         max_connections=max_connections,
         create_repos=create_repos,
         verbose=verbose,
+        cql_port=cql_port,
+        cql_tls=cql_tls,
     )
     return Server(Options.from_keywords(**options), settings).start()

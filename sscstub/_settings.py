@@ -63,6 +63,21 @@ class Settings:
         ),
     )
     verbose: bool = field(default=False, metadata=_doc("log each request to stderr", switch=True))
+    cql_port: int | None = field(
+        default=None,
+        metadata=_doc(
+            "a port for Amazon Keyspaces' CQL, where Cassandra drivers sign in with Keyspaces"
+            " passwords; 0 picks a free one",
+            parse=_port,
+        ),
+    )
+    cql_tls: bool = field(
+        default=False,
+        metadata=_doc(
+            "serve CQL over TLS, as Keyspaces does, with a certificate from a throwaway CA",
+            switch=True,
+        ),
+    )
 
     def __post_init__(self) -> None:
         if not self.host:
@@ -77,6 +92,21 @@ class Settings:
                 f"port={port!r} is not a TCP port.",
                 "Pass 0 to 65535 (0: a free one).",
                 "the-local-endpoint",
+            )
+        cql: Any = self.cql_port
+        if cql is not None and (
+            isinstance(cql, bool) or not isinstance(cql, int) or not 0 <= cql <= 65535
+        ):
+            raise SscStubError(
+                f"cql_port={cql!r} is not a TCP port.",
+                "Pass 0 to 65535 (0: a free one), or None for no CQL listener.",
+                "keyspaces-over-cql",
+            )
+        if self.cql_tls and cql is None:
+            raise SscStubError(
+                "cql_tls=True without a CQL listener.",
+                "Pass cql_port=0 (--cql-port 0) too.",
+                "keyspaces-over-cql",
             )
         allow: Any = self.allow_hosts
         if isinstance(allow, str):

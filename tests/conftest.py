@@ -175,7 +175,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say which real clients (tests/clients) ran, and why any did not."""
     import sys
 
-    module = sys.modules.get("test_real_clients")
+    module = sys.modules.get("clients")
     ran = getattr(module, "RAN", None)
     if ran:
         terminalreporter.write_line(

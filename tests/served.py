@@ -20,6 +20,8 @@ class Process:
     def __init__(self, process: subprocess.Popen[str], url: str) -> None:
         self.process = process
         self.url = url
+        self.cql: tuple[str, int] | None = None  # the banner's "cql HOST:PORT"
+        self.ca_file: str | None = None
         parts = urlsplit(url)
         self.address = (parts.hostname or "127.0.0.1", parts.port or 0)
 
@@ -64,15 +66,22 @@ def serve_process(
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
-    url = ""
+    url, cql, ca_file = "", None, None
     for line in process.stdout:
         if line.startswith("sscstub serving IAM at "):
             url = line.split()[-1]
+        if line.startswith("cql "):
+            host, _, port = line.split()[1].rpartition(":")
+            cql = (host, int(port))
+        if "the CA that signed" in line:
+            ca_file = line.split()[-1]
         if "ready" in line:
             break
     try:
         assert url, f"sscstub serve did not start: {process.poll()}"
-        yield Process(process, url)
+        served = Process(process, url)
+        served.cql, served.ca_file = cql, ca_file
+        yield served
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from test_real_clients import CLIENTS, ROOT, clean_env, need
+from clients import CLIENTS, ROOT, clean_env, need
 
 import sscstub
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_real_clients import CLIENTS, HERE, RAN, ROOT, clean_env, need, run
+from clients import CLIENTS, HERE, RAN, ROOT, clean_env, need, run
 
 import sscstub
 

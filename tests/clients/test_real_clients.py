@@ -7,69 +7,24 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clients import CLIENTS, HERE, ROOT, clean_env, need, run
 
 import sscstub
 
-ROOT = Path(__file__).parents[2]
-HERE = Path(__file__).parent
 CC = "codecommit.amazonaws.com"
 BEDROCK = "bedrock.amazonaws.com"
-RAN: dict[str, str] = {}  # client -> "ran" or why it was skipped; printed by conftest
-
-CLIENTS = {
-    "aws-cli-v2": Path("/usr/bin/aws"),
-    "aws-cli-v1": ROOT / ".venv-awscli1" / "bin" / "aws",
-    "javascript-sdk-v3": HERE / "js" / "node_modules" / "@aws-sdk" / "client-iam",
-    "paws": ROOT / ".paws-lib" / "paws.security.identity",
-    "curl": Path(shutil.which("curl") or "/nonexistent/curl"),
-}
-
-
-# What installs a missing client (`make clients` has tried already when `make test` runs)
-REMEDY = {
-    "paws": 'R\'s paws installs from CRAN (install.packages("paws.security.identity")), which'
-    " this machine could not reach; an offline copy of paws works too (see .ci/install-clients)",
-}
-
-
-def need(client: str) -> None:
-    if not CLIENTS[client].exists() or (client == "paws" and not shutil.which("Rscript")):
-        why = REMEDY.get(client, f"{CLIENTS[client].name} is missing: run `make clients`")
-        RAN[client] = f"SKIPPED: {why}"
-        pytest.skip(f"real client {client} is not installed: {why}")
-    RAN.setdefault(client, "ran")
 
 
 @pytest.fixture
 def server() -> Iterator[sscstub.Server]:
     with sscstub.serve(users=["jane"]) as running:
         yield running
-
-
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ["PATH"],
-        "HOME": str(tmp_path),
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_PAGER": "",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-credentials"),
-        **extra,
-    }
-
-
-def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
 
 
 # --- the AWS CLI, v2 and v1 ----------------------------------------------------------------------
