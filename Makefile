@@ -123,6 +123,7 @@ bench: $(BIN)/.installed
 	BENCH_RESULTS=$(RESULTS) $(BIN)/python benchmarks/bench.py
 	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_endpoint.py
 	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_compose.py
+	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_cql.py
 	$(BIN)/python benchmarks/gates.py $(RESULTS)
 
 bench-quick: $(BIN)/.installed
@@ -130,6 +131,7 @@ bench-quick: $(BIN)/.installed
 	BENCH_RESULTS=$(RESULTS) $(BIN)/python benchmarks/bench.py --quick
 	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_endpoint.py --quick
 	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_compose.py --quick
+	cd benchmarks && BENCH_RESULTS=$(RESULTS) ../$(BIN)/python bench_cql.py --quick
 	$(BIN)/python benchmarks/gates.py $(RESULTS) --quick
 
 clean:
@@ -142,8 +144,7 @@ MUTATION := .venv-mutation
 $(MUTATION)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(MUTATION)
 	$(MUTATION)/bin/python -m pip install --quiet --upgrade pip
-	$(MUTATION)/bin/python -m pip install --quiet "mutmut>=3.8,<4" boto3 pytest freezegun uvicorn \
-	  httptools httpx time-machine hypothesis
+	$(MUTATION)/bin/python -m pip install --quiet "mutmut>=3.8,<4" --group test
 	touch $@
 mutation: $(MUTATION)/.installed
 	rm -rf mutants

@@ -101,6 +101,14 @@ COMPOSE_TARGETS: dict[str, Target] = {
 }
 
 
+#: The CQL port (benchmarks/bench_cql.py), against a zero-work responder on the same loop.
+CQL_TARGETS: dict[str, Target] = {
+    "cql-sign-in": Target(
+        "a lean Python-driver connect and sign-in / zero-work responder", 1.5, "x", gate="#26"
+    ),
+}
+
+
 def verdicts(targets: dict[str, Target], measured: dict[str, float]) -> str:
     """The targets table a benchmark prints (each figure a gate or an aim, met or missed); the
     verdicts also go to the file $BENCH_RESULTS names, for `gates.py`'s last line."""

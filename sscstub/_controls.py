@@ -24,9 +24,13 @@ if TYPE_CHECKING:
 class Controls:
     """The test API over one engine (a base class of `SSCStub` and `Server`)."""
 
-    def __init__(self, engine: Engine) -> None:
+    _engine: Engine
+    _pending: list[Callable[[], None]]  # setup made while stopped, made again at start
+
+    def _own(self, engine: Engine) -> None:
+        """Take ``engine``, with no setup pending (each subclass's __init__ calls this)."""
         self._engine = engine
-        self._pending: list[Callable[[], None]] = []  # setup made while stopped, made at start
+        self._pending = []
 
     def start(self) -> Self:
         raise NotImplementedError

@@ -110,7 +110,7 @@ class Server(Controls):
 
             self._relay = Relay(Upstream(options.upstream))
             lookup = UserLookup()
-        super().__init__(Engine(options, max_calls=settings.max_calls, elsewhere=lookup))
+        self._own(Engine(options, max_calls=settings.max_calls, elsewhere=lookup))
         if lookup is not None:
             lookup.own = self._engine.own_user
         self._repos = Repos(options.state, settings.create_repos)

@@ -137,7 +137,7 @@ class SSCStub(Controls):
             upstream=upstream,
         )
         lookup = _user_lookup(self.options)
-        super().__init__(Engine(self.options, elsewhere=lookup))
+        self._own(Engine(self.options, elsewhere=lookup))
         if lookup is not None:
             lookup.own = self._engine.own_user
         self._attached: list[weakref.ref[Any]] = []
