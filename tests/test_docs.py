@@ -61,7 +61,10 @@ def test_the_performance_page_shows_the_benchmark_targets() -> None:
     spec.loader.exec_module(module)
     page = (ROOT / "docs" / "performance.md").read_text()
     targets = {
-        **module.TARGETS, **module.ENDPOINT_TARGETS, **module.COMPOSE_TARGETS, **module.CQL_TARGETS
+        **module.TARGETS,
+        **module.ENDPOINT_TARGETS,
+        **module.COMPOSE_TARGETS,
+        **module.CQL_TARGETS,
     }
     for key, target in targets.items():
         assert target.row(key) in page, f"docs/performance.md lacks or misstates {key!r}"
