@@ -86,23 +86,15 @@ class Settings:
                 "Pass an address: 127.0.0.1 (the default) keeps the endpoint on this machine.",
                 "the-local-endpoint",
             )
-        port: Any = self.port
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise SscStubError(
-                f"port={port!r} is not a TCP port.",
-                "Pass 0 to 65535 (0: a free one).",
-                "the-local-endpoint",
-            )
-        cql: Any = self.cql_port
-        if cql is not None and (
-            isinstance(cql, bool) or not isinstance(cql, int) or not 0 <= cql <= 65535
-        ):
-            raise SscStubError(
-                f"cql_port={cql!r} is not a TCP port.",
+        _check_port("port", self.port, "Pass 0 to 65535 (0: a free one).", "the-local-endpoint")
+        if self.cql_port is not None:
+            _check_port(
+                "cql_port",
+                self.cql_port,
                 "Pass 0 to 65535 (0: a free one), or None for no CQL listener.",
                 "keyspaces-over-cql",
             )
-        if self.cql_tls and cql is None:
+        if self.cql_tls and self.cql_port is None:
             raise SscStubError(
                 "cql_tls=True without a CQL listener.",
                 "Pass cql_port=0 (--cql-port 0) too.",
@@ -133,6 +125,11 @@ class Settings:
     def documented(cls) -> list[tuple[str, FieldDoc]]:
         """Every setting's name and how the command line takes it, in declaration order."""
         return [(f.name, f.metadata["doc"]) for f in fields(cls)]
+
+
+def _check_port(name: str, port: Any, todo: str, anchor: str) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise SscStubError(f"{name}={port!r} is not a TCP port.", todo, anchor)
 
 
 def _default(name: str) -> Any:

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,3 +116,21 @@ def within(seconds: float, condition: object, message: str = "") -> None:
         if time.monotonic() > deadline:
             raise AssertionError(message or f"not so within {seconds} s")
         time.sleep(0.05)
+
+
+def locked_while(flag: Path) -> str:
+    """A ``serve_process`` launcher whose reads of the state file fail as a locked or broken
+    file fails them (SQLite's OperationalError) while ``flag`` exists: in WAL mode another
+    process's lock never blocks a read, so this is how a test gets that answer."""
+    return textwrap.dedent(f"""
+        import os, sqlite3, sys
+        from sscstub import _durable
+        real = _durable.Durable._fresh
+        def fresh(self, configured):
+            if os.path.exists({str(flag)!r}):
+                raise sqlite3.OperationalError("database is locked")
+            return real(self, configured)
+        _durable.Durable._fresh = fresh
+        from sscstub._cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from conftest import client_for
-from served import serve_process
+from served import locked_while, serve_process
 
 import sscstub
 
@@ -231,21 +231,8 @@ def test_a_state_file_that_cannot_be_read_answers_a_server_error_naming_the_lock
 ) -> None:
     """As for git (tests/test_findings_http.py): the server's reads fail as a locked file fails
     them while a flag file exists. The sign-in gets a server error that says so, not a hang."""
-    import textwrap
-
     state, flag = tmp_path / "s.db", tmp_path / "locked"
-    launcher = textwrap.dedent(f"""
-        import os, sqlite3, sys
-        from sscstub import _durable
-        real = _durable.Durable._fresh
-        def fresh(self, configured):
-            if os.path.exists({str(flag)!r}):
-                raise sqlite3.OperationalError("database is locked")
-            return real(self, configured)
-        _durable.Durable._fresh = fresh
-        from sscstub._cli import main
-        sys.exit(main(sys.argv[1:]))
-    """)
+    launcher = locked_while(flag)
     flags = ("--users", "jane", "--state", str(state), "--cql-port", "0")
     with serve_process(*flags, launcher=launcher) as process:
         assert process.cql is not None

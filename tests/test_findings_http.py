@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import client_for
-from served import Process, exchange, serve_process, within
+from served import Process, exchange, locked_while, serve_process, within
 
 CC = "codecommit.amazonaws.com"
 GIT = shutil.which("git") is not None
@@ -163,18 +162,7 @@ def test_a_state_file_that_cannot_be_read_is_503_on_git_and_bearer_calls(tmp_pat
     its reads failing as a locked or broken file fails them (SQLite's OperationalError), once a
     flag file exists: what git and Bedrock calls answer then is the point."""
     state, flag = tmp_path / "s.db", tmp_path / "locked"
-    launcher = textwrap.dedent(f"""
-        import os, sqlite3, sys
-        from sscstub import _durable
-        real = _durable.Durable._fresh
-        def fresh(self, configured):
-            if os.path.exists({str(flag)!r}):
-                raise sqlite3.OperationalError("database is locked")
-            return real(self, configured)
-        _durable.Durable._fresh = fresh
-        from sscstub._cli import main
-        sys.exit(main(sys.argv[1:]))
-    """)
+    launcher = locked_while(flag)
     with serve_process("--users", "jane", "--state", str(state), launcher=launcher) as server:
         assert post_json(server, "/_sscstub/repos", {"name": "demo"})[0] == 200
         _, _, auth = git_credential(server)
