@@ -86,6 +86,11 @@ class Controls:
         """Every call served since activation, in order (read-only)."""
         return self._engine.calls
 
+    @property
+    def dropped_calls(self) -> int:
+        """How many calls a server's bounded log has let go (a stub keeps every call: 0)."""
+        return self._engine.dropped_calls
+
     def authenticate(
         self, service_user_name: str, password: str, *, service_name: str | None = None
     ) -> bool:

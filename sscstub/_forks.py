@@ -6,18 +6,28 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from ._engine import Engine
 
-_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+class Forked(Protocol):
+    """What a fork needs of an engine (`_engine.Engine`, above this module)."""
+
+    @property
+    def durable(self) -> Any: ...  # the state file's connection, or None in memory
+
+    @property
+    def lock(self) -> threading.Lock: ...
+
+    def after_fork(self) -> None: ...
+
+
+_engines: weakref.WeakSet[Forked] = weakref.WeakSet()
 
 
 _inherited: list[object] = []  # a parent's connections, kept (never closed) in a forked child
 
 
-def track(engine: Engine) -> None:
+def track(engine: Forked) -> None:
     """Look after ``engine`` across forks."""
     _engines.add(engine)
 

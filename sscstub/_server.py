@@ -171,7 +171,9 @@ class Server(Controls):
             assert forward is not None
             return await forward(incoming, idle)
 
-        test_api = TestApi(self, self.options.state is not None)
+        test_api = TestApi(
+            self, self._repos, str(self.options.state) if self.options.state else None
+        )
         bedrock = BedrockRoute(engine, app.in_state, onward if self._relay else None)
         known = frozenset(default_service_model().operation_names)
         iam_route = IamRoute(
@@ -200,11 +202,6 @@ class Server(Controls):
     @property
     def account_id(self) -> str:
         return self._engine.account_id
-
-    @property
-    def dropped_calls(self) -> int:
-        """How many calls the bounded log has let go."""
-        return self._engine.dropped_calls
 
     # --- CodeCommit repositories (git over HTTP at /v1/repos/<name>) -----------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._durable import StateBusy
 from ._errors import AwsError, SscStubError
@@ -14,7 +14,7 @@ from ._replies import Reply, json_reply
 from ._routes import API_PREFIX, Incoming
 
 if TYPE_CHECKING:
-    from ._server import Server
+    from ._controls import Controls
 
 Data = Mapping[str, Any]
 
@@ -35,7 +35,7 @@ def _credential(c: Any) -> dict[str, Any]:
     }
 
 
-def _calls(server: Server) -> dict[str, Any]:
+def _calls(api: TestApi) -> dict[str, Any]:
     calls = [
         {
             "operation": c.operation,
@@ -43,15 +43,15 @@ def _calls(server: Server) -> dict[str, Any]:
             "error_code": c.error_code,
             "request_id": c.request_id,
         }
-        for c in server.calls
+        for c in api.controls.calls
     ]
-    return {"calls": calls, "dropped": server.dropped_calls}
+    return {"calls": calls, "dropped": api.controls.dropped_calls}
 
 
-def _authenticate(server: Server, data: Data) -> dict[str, Any]:
+def _authenticate(api: TestApi, data: Data) -> dict[str, Any]:
     if "api_key" in data:
-        return {"authenticated": server.authenticate_api_key(data["api_key"])}
-    ok = server.authenticate(
+        return {"authenticated": api.controls.authenticate_api_key(data["api_key"])}
+    ok = api.controls.authenticate(
         data.get("service_user_name"),  # type: ignore[arg-type]
         data.get("password"),  # type: ignore[arg-type]
         service_name=data.get("service_name"),
@@ -59,8 +59,8 @@ def _authenticate(server: Server, data: Data) -> dict[str, Any]:
     return {"authenticated": ok}
 
 
-def _inject(server: Server, data: Data) -> dict[str, Any]:
-    server.inject_error(
+def _inject(api: TestApi, data: Data) -> dict[str, Any]:
+    api.controls.inject_error(
         data.get("operation"),  # type: ignore[arg-type]
         data.get("code"),  # type: ignore[arg-type]
         data.get("message"),
@@ -69,35 +69,42 @@ def _inject(server: Server, data: Data) -> dict[str, Any]:
     return {"ok": True}
 
 
-def _users(server: Server) -> dict[str, Any]:
-    return {"users": sorted(server.users)}
+def _users(api: TestApi) -> dict[str, Any]:
+    return {"users": sorted(api.controls.users)}
 
 
-def _add_user(server: Server, data: Data) -> dict[str, Any]:
-    server.add_user(data.get("name"))  # type: ignore[arg-type]
-    return _users(server)
+def _add_user(api: TestApi, data: Data) -> dict[str, Any]:
+    api.controls.add_user(data.get("name"))  # type: ignore[arg-type]
+    return _users(api)
 
 
-def _add_repo(server: Server, data: Data) -> dict[str, Any]:
-    server.add_repo(data.get("name"))  # type: ignore[arg-type]
-    return {"repos": server.repos}
+def _add_repo(api: TestApi, data: Data) -> dict[str, Any]:
+    api.repos.add(data.get("name"))  # type: ignore[arg-type]
+    return {"repos": api.repos.names()}
 
 
-def _reset(server: Server, data: Data) -> dict[str, Any]:
-    server.reset()
+def _reset(api: TestApi, data: Data) -> dict[str, Any]:
+    api.controls.reset()
     return {"ok": True}
 
 
+class Repositories(Protocol):
+    """The server's git repositories, as the test API lists and makes them (`_git.Repos`)."""
+
+    def names(self) -> list[str]: ...
+    def add(self, name: str) -> None: ...
+
+
 #: (method, route) -> what it does with the server and the request's JSON body.
-ROUTES: Mapping[tuple[str, str], Callable[[Server, Data], Mapping[str, Any]]] = {
-    ("GET", "health"): lambda server, data: {"ok": True},
-    ("GET", "credentials"): lambda server, data: {
-        "credentials": [_credential(c) for c in server.credentials]
+ROUTES: Mapping[tuple[str, str], Callable[[TestApi, Data], Mapping[str, Any]]] = {
+    ("GET", "health"): lambda api, data: {"ok": True},
+    ("GET", "credentials"): lambda api, data: {
+        "credentials": [_credential(c) for c in api.controls.credentials]
     },
-    ("GET", "calls"): lambda server, data: _calls(server),
-    ("GET", "users"): lambda server, data: _users(server),
+    ("GET", "calls"): lambda api, data: _calls(api),
+    ("GET", "users"): lambda api, data: _users(api),
     ("POST", "users"): _add_user,
-    ("GET", "repos"): lambda server, data: {"repos": server.repos},
+    ("GET", "repos"): lambda api, data: {"repos": api.repos.names()},
     ("POST", "repos"): _add_repo,
     ("POST", "authenticate"): _authenticate,
     ("POST", "errors"): _inject,
@@ -111,9 +118,10 @@ class TestApi:
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, server: Server, durable: bool) -> None:
-        self.server = server
-        self.durable = durable
+    def __init__(self, controls: Controls, repos: Repositories, state: str | None) -> None:
+        self.controls: Controls = controls
+        self.repos: Repositories = repos
+        self.state = state  # the state file (None: in memory)
 
     def handle(self, incoming: Incoming, wait: bool) -> Reply:
         method, route = incoming.method, incoming.path[len(API_PREFIX) :]
@@ -127,8 +135,8 @@ class TestApi:
                     " web form can send it without the browser asking first).",
                 },
             )
-        if self.durable and not wait:  # it reads and writes the file: in a worker thread
-            raise StateBusy(self.server.options.state or "", "the test API waits for it")
+        if self.state is not None and not wait:  # it reads and writes the file: in a thread
+            raise StateBusy(self.state, "the test API waits for it")
         try:
             data = json.loads(incoming.body or b"{}")
             if not isinstance(data, dict):
@@ -138,11 +146,11 @@ class TestApi:
             return json_reply(400, {"error": f"The body is not a JSON object: {reason}."})
         try:
             if method == "DELETE" and route.startswith("users/"):
-                self.server.remove_user(route[len("users/") :])
-                return json_reply(200, _users(self.server))
+                self.controls.remove_user(route[len("users/") :])
+                return json_reply(200, _users(self))
             handler = ROUTES.get((method, route))
             if handler is not None:
-                return json_reply(200, handler(self.server, data))
+                return json_reply(200, handler(self, data))
         except SscStubError as error:
             return json_reply(400, {"error": error.what, "todo": error.todo})
         except AwsError as error:
