@@ -109,6 +109,23 @@ def test_a_user_named_like_anothers_second_credential_gets_a_name_of_its_own() -
         assert [c.user_name for c in stub.credentials] == ["jane", "jane", "jane+1"]
 
 
+def test_names_taken_twice_over_go_on_to_the_next_free_one() -> None:
+    """jane's second credential finds jane-at and jane+1-at (user jane+1's) both taken."""
+    with sscstub.mock_ssc(users=["jane", "jane+1"]):
+        iam = make_client()
+        names = [
+            iam.create_service_specific_credential(UserName=user, ServiceName=CC)[
+                "ServiceSpecificCredential"
+            ]["ServiceUserName"]
+            for user in ("jane", "jane+1", "jane")
+        ]
+        assert names == [
+            "jane-at-123456789012",
+            "jane+1-at-123456789012",
+            "jane+2-at-123456789012",
+        ]
+
+
 def test_user_names_of_64_characters_are_iams_limit() -> None:
     longest = "j" * 64
     with sscstub.mock_ssc(users=[longest]):
@@ -222,17 +239,21 @@ def test_the_wire_carries_iso_8601_utc_timestamps_and_escaped_text() -> None:
         iam.create_service_specific_credential(
             UserName="jane", ServiceName=BEDROCK, CredentialAgeDays=1
         )
-        for message in ("a & b", "a < b", "a > b"):
+        for message in ("a & b", "a < b", "a > b", "it's", 'say "hi"', "a\x01b"):
             stub.inject_error("list_service_specific_credentials", "ServiceFailure", message)
             with pytest.raises(ClientError) as caught:
                 iam.list_service_specific_credentials(UserName="jane")
-            assert caught.value.response["Error"]["Message"] == message
+            shown = message.replace("\x01", "\ufffd")  # not a character XML can carry
+            assert caught.value.response["Error"]["Message"] == shown
     assert b"<CreateDate>2026-02-03T04:05:06Z</CreateDate>" in seen[0]
     assert b"<ExpirationDate>2026-02-04T04:05:06Z</ExpirationDate>" in seen[0]
     assert [re.search(rb"<Message>(.*)</Message>", s)[1] for s in seen[1:]] == [
         b"a &amp; b",
         b"a &lt; b",
         b"a &gt; b",
+        b"it&apos;s",
+        b"say &quot;hi&quot;",
+        "a\ufffdb".encode(),
     ]  # type: ignore[index]
 
 

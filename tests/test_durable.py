@@ -163,6 +163,25 @@ def test_in_process_stubs_share_a_state_file_across_activations(tmp_path: Path) 
     assert sscstub.mock_ssc(state=state).credentials == ()
 
 
+def test_a_delete_and_a_user_removed_are_gone_from_the_file_too(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    from conftest import make_client
+
+    with sscstub.mock_ssc(users=["jane", "bob"], state=state) as stub:
+        iam = make_client()
+        kept, gone = (
+            iam.create_service_specific_credential(UserName="jane", ServiceName=CC)[
+                "ServiceSpecificCredential"
+            ]["ServiceSpecificCredentialId"]
+            for _ in range(2)
+        )
+        iam.delete_service_specific_credential(UserName="jane", ServiceSpecificCredentialId=gone)
+        stub.remove_user("bob")
+    with sscstub.mock_ssc(state=state) as again:
+        assert [c.service_specific_credential_id for c in again.credentials] == [kept]
+        assert again.users == frozenset({"jane"})
+
+
 @pytest.mark.parametrize("durable", [False, True])
 def test_snapshot_and_restore(tmp_path: Path, durable: bool) -> None:
     from conftest import make_client

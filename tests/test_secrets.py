@@ -30,5 +30,18 @@ def test_secret_digests_are_salted_and_compare() -> None:
     "account", ["000000000000", "000000000001", "123456789012", "999999999999"]
 )
 def test_ids_round_trip_the_account(account: str) -> None:
-    credential_id = _secrets.credential_id(account, _secrets.Entropy(None))
-    assert _secrets.account_of(credential_id) == account and len(credential_id) == 21
+    """Every id, whatever its random part (a parity character of either half, any tail)."""
+    entropy = _secrets.Entropy(b"ids")
+    for _ in range(200):
+        credential_id = _secrets.credential_id(account, entropy)
+        assert _secrets.account_of(credential_id) == account and len(credential_id) == 21
+
+
+def test_the_random_part_of_ids_uses_the_whole_alphabet() -> None:
+    """Each of the 9 random characters (the parity character's low half, and the 8 after it)
+    takes every value it can: real ids are random across base 32."""
+    entropy = _secrets.Entropy(b"alphabet")
+    ids = [_secrets.credential_id("123456789012", entropy) for _ in range(3000)]
+    assert {i[12] for i in ids} == set(_secrets._B32[:16])  # an even account: the low half
+    for position in range(13, 21):
+        assert {i[position] for i in ids} == set(_secrets._B32), position
