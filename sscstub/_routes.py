@@ -181,7 +181,10 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10
 
     async def within(awaitable: Awaitable[Any], seconds: float) -> Any:
-        return await asyncio.wait_for(awaitable, max(seconds, 0.001))
+        try:
+            return await asyncio.wait_for(awaitable, max(seconds, 0.001))
+        except asyncio.TimeoutError:  # not yet the builtin TimeoutError before 3.11
+            raise TimeoutError from None
 
 
 def _too_large(limit: int) -> Reply:

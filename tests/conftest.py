@@ -210,10 +210,12 @@ def client_for(url: str, **config: Any) -> Any:
 def raw(url: str, method: str, target: str, body: bytes = b"", **headers: str) -> Any:
     parts = urlsplit(url)
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    connection.request(method, target, body=body, headers=headers)
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
+    try:
+        connection.request(method, target, body=body, headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+    finally:  # closed too when the answer breaks off (IncompleteRead)
+        connection.close()
     return response.status, response.headers, data  # (names are not distinguished by case)
 
 
