@@ -148,6 +148,6 @@ $(MUTATION)/.installed: pyproject.toml
 	touch $@
 mutation: $(MUTATION)/.installed
 	rm -rf mutants
-	CI=true SSC_TEST_HYPOTHESIS_EXAMPLES=100 $(MUTATION)/bin/mutmut run --max-children 2 \
+	CI=true SSC_TEST_HYPOTHESIS_EXAMPLES=25 $(MUTATION)/bin/mutmut run --max-children 2 \
 	  >mutation/last-run.log 2>&1 || (tail -20 mutation/last-run.log; exit 1)
 	$(MUTATION)/bin/python mutation/report.py
