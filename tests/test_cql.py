@@ -109,6 +109,9 @@ def _bad(endpoint: Endpoint, made: dict[str, Any], how: str) -> tuple[str, str]:
         )
     elif how == "deleted":
         iam.delete_service_specific_credential(UserName="jane", ServiceSpecificCredentialId=cid)
+    elif how == "wrong":
+        password = made["ServicePassword"]
+        return login, password[:-1] + ("B" if password[-1] == "A" else "A")
     elif how == "another user's":
         return endpoint.credential("bob")["ServiceUserName"], made["ServicePassword"]
     elif how == "another service's":
@@ -120,7 +123,7 @@ def _bad(endpoint: Endpoint, made: dict[str, Any], how: str) -> tuple[str, str]:
 
 
 @pytest.mark.parametrize(
-    "how", ["reset", "Inactive", "deleted", "another user's", "another service's"]
+    "how", ["reset", "Inactive", "deleted", "wrong", "another user's", "another service's"]
 )
 def test_a_password_that_is_not_current_is_refused_with_code_0100(
     endpoint: Endpoint, how: str
@@ -224,6 +227,24 @@ def test_a_credential_made_by_another_process_on_the_same_state_signs_in(tmp_pat
         endpoint = Endpoint(process.url, process.cql)
         with endpoint.session(made["ServiceUserName"], made["ServicePassword"]) as session:
             assert session.execute("SELECT release_version FROM system.local").one()
+
+
+def test_under_moto_a_user_made_in_motos_iam_signs_in_until_deleted() -> None:
+    """Composition as for git: the user is moto's (made with IAM's CreateUser through the same
+    endpoint), the credential sscstub's, and deleting it refuses the next sign-in."""
+    pytest.importorskip("moto", reason="moto (sscstub[moto]) is not installed")
+    with sscstub.serve(moto=True, cql_port=0) as server:
+        assert server.cql_address is not None
+        endpoint = Endpoint(server.url, server.cql_address)
+        endpoint.iam.create_user(UserName="maya")
+        made = endpoint.credential("maya")
+        login, password = made["ServiceUserName"], made["ServicePassword"]
+        with endpoint.session(login, password) as session:
+            assert session.execute("SELECT release_version FROM system.local").one()
+        endpoint.iam.delete_service_specific_credential(
+            UserName="maya", ServiceSpecificCredentialId=made["ServiceSpecificCredentialId"]
+        )
+        assert "are incorrect" in endpoint.refused(login, password)
 
 
 def test_a_state_file_that_cannot_be_read_answers_a_server_error_naming_the_lock(
