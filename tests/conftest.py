@@ -213,8 +213,11 @@ def raw(url: str, method: str, target: str, body: bytes = b"", **headers: str) -
     try:
         connection.request(method, target, body=body, headers=headers)
         response = connection.getresponse()
-        data = response.read()
-    finally:  # closed too when the answer breaks off (IncompleteRead)
+        try:
+            data = response.read()
+        finally:  # its socket file too, when the answer breaks off (IncompleteRead)
+            response.close()
+    finally:
         connection.close()
     return response.status, response.headers, data  # (names are not distinguished by case)
 

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import pytest
-from conftest import client_for
+from conftest import client_for, raw
 
 import sscstub
 from sscstub._git import http_backend
@@ -176,16 +176,6 @@ def test_the_right_password_under_another_users_name_is_refused(
     assert refused.returncode == 128 and REFUSED in refused.stderr
 
 
-def raw(url: str, target: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    connection.request("GET", target, headers=headers)
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
-    return response.status, response.headers, data  # (names are not distinguished by case)
-
-
 def basic(user: str, password: str) -> str:
     import base64
 
@@ -212,13 +202,15 @@ def test_names_and_paths_outside_the_rules_are_refused(
 ) -> None:
     cred = credential(server)
     auth = basic(cred["ServiceUserName"], cred["ServicePassword"])
-    got, _headers, body = raw(server.url, target, Authorization=auth)
+    got, _headers, body = raw(server.url, "GET", target, Authorization=auth)
     assert got == status, body
     assert b"root:" not in body
 
 
 def test_no_credentials_get_a_basic_challenge(server: sscstub.Server) -> None:
-    status, headers, _body = raw(server.url, "/v1/repos/demo/info/refs?service=git-upload-pack")
+    status, headers, _body = raw(
+        server.url, "GET", "/v1/repos/demo/info/refs?service=git-upload-pack"
+    )
     assert status == 401 and headers["WWW-Authenticate"].startswith("Basic ")
 
 
@@ -226,8 +218,10 @@ def test_a_web_page_cannot_reach_the_repositories(server: sscstub.Server) -> Non
     cred = credential(server)
     auth = basic(cred["ServiceUserName"], cred["ServicePassword"])
     target = "/v1/repos/demo/info/refs?service=git-upload-pack"
-    assert raw(server.url, target, Authorization=auth, Host="evil.example")[0] == 403
-    assert raw(server.url, target, Authorization=auth, Origin="https://evil.example")[0] == 403
+    assert raw(server.url, "GET", target, Authorization=auth, Host="evil.example")[0] == 403
+    assert (
+        raw(server.url, "GET", target, Authorization=auth, Origin="https://evil.example")[0] == 403
+    )
 
 
 def test_a_push_to_a_missing_repository_is_404_unless_create_repos(

@@ -13,12 +13,12 @@ import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from conftest import raw
 
 import sscstub
 from tests.upstreams import moto_server_process, recording_upstream, send
@@ -37,16 +37,6 @@ def client(service: str, url: str, **config: Any) -> Any:
         config=Config(**config) if config else None,
         **KEYS,
     )
-
-
-def raw(url: str, method: str, target: str, body: bytes = b"", **headers: str) -> Any:
-    parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    connection.request(method, target, body=body, headers=headers)
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
-    return response.status, response.getheaders(), data
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +259,7 @@ def test_the_relay_passes_end_to_end_headers_and_drops_hop_by_hop_ones() -> None
             },
         )
     assert (status, data) == (200, b'{"ok": true}')
-    names = {name.lower() for name, _ in headers}
+    names = {name.lower() for name in headers}
     assert "x-end" in names and not names & {"x-hop", "keep-alive"}
     method, path, received, body = seen.requests[0]
     got = {name.lower(): value for name, value in received}
@@ -290,7 +280,7 @@ def test_a_chunked_upstream_answer_is_streamed_through_whole() -> None:
     with recording_upstream(answer) as (url, _seen), sscstub.serve(upstream=url) as server:
         status, headers, data = raw(server.url, "GET", "/bucket/key", Authorization=_signed("s3"))
     assert status == 200 and data == big
-    assert ("transfer-encoding", "chunked") in [(n.lower(), v) for n, v in headers]
+    assert ("transfer-encoding", "chunked") in [(n.lower(), v) for n, v in headers.items()]
 
 
 def test_a_slow_upstream_holds_up_none_of_sscstubs_operations() -> None:
@@ -441,7 +431,9 @@ def test_an_accepted_key_is_relayed_and_a_refused_one_is_not() -> None:
             server.url, "POST", CONVERSE, b"{}", Authorization="Bearer ABSK" + "x" * 40
         )
         assert status == 403
-        assert ("x-amzn-errortype", "AccessDeniedException") in [(n.lower(), v) for n, v in headers]
+        assert ("x-amzn-errortype", "AccessDeniedException") in [
+            (n.lower(), v) for n, v in headers.items()
+        ]
         assert json.loads(data) == {
             "Message": "Authentication failed: Please make sure your API Key is valid."
         }
