@@ -4,6 +4,7 @@ that client when the key is accepted."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from typing import Any
 
@@ -165,3 +166,23 @@ def test_strict_mode_never_lets_an_accepted_key_reach_the_network(
 
 def test_without_an_active_stub_nothing_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     assert converse("ABSKbm90LWlzc3VlZC1hdC0xMjM0NTY3ODkwMTI6eA==", monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("key", "alias"),
+    [
+        ("ABSK!" + base64.b64encode(b"jane-at-123456789012:x").decode(), None),  # not base64
+        ("ABSK" + base64.b64encode(b"jane-at-123456789012").decode(), None),  # no secret part
+        ("ABSK" + base64.b64encode(b":x").decode(), None),  # no alias
+        ("ABSK" + base64.b64encode(b"a:b:c").decode(), "a"),  # the alias ends at the first colon
+    ],
+    ids=["not-base64", "no-colon", "no-alias", "two-colons"],
+)
+def test_a_forged_key_is_refused_and_logged_with_the_alias_it_carries(
+    key: str, alias: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        new_key(make_client())
+        refused(key, monkeypatch)
+        [checked] = [c for c in stub.calls if c.operation == "bedrock-runtime:Converse"]
+    assert checked.params == {"ServiceCredentialAlias": alias, "Accepted": False}

@@ -286,3 +286,21 @@ def test_a_seeded_stream_never_repeats() -> None:
     assert len(set(secrets)) == len(secrets) == 240
     inner = [base64.b64decode(s)[:8] for s in secrets]
     assert len(set(inner)) == 240
+
+
+def test_another_users_credential_is_refused_naming_the_user_as_the_caller_wrote_it() -> None:
+    """User names are case-insensitive: ``JANE`` is jane, and the refusal echoes ``JANE``
+    (the request's name, as IAM's messages echo what was sent)."""
+    with sscstub.mock_ssc(users=["jane", "bob"]):
+        iam = make_client()
+        bobs = iam.create_service_specific_credential(UserName="bob", ServiceName=CC)
+        cid = bobs["ServiceSpecificCredential"]["ServiceSpecificCredentialId"]
+        with pytest.raises(ClientError) as caught:
+            iam.update_service_specific_credential(
+                UserName="JANE", ServiceSpecificCredentialId=cid, Status="Inactive"
+            )
+    assert caught.value.response["Error"] == {
+        "Type": "Sender",
+        "Code": "ValidationError",
+        "Message": f"User JANE does not have a service specific credential with id {cid}",
+    }

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import a_call_in_flight, create_credential, in_child, make_client
 
 import sscstub
-from sscstub import SscStubError, _engine, _store
+from sscstub import SscStubError, _calls, _engine, _forks, _store
 
 CC = "codecommit.amazonaws.com"
 
@@ -109,7 +110,12 @@ def test_a_call_in_flight_across_stop_and_start_is_refused(monkeypatch: pytest.M
     finally:
         stub.stop()
     assert len(outcome) == 1 and isinstance(outcome[0], SscStubError), outcome
-    assert "stopped" in str(outcome[0])
+    assert str(outcome[0]) == (
+        "This IAM call began while the stub was active, and the stub was stopped (or restarted)"
+        " before the call could be served, so it was refused rather than served from the wrong"
+        " state. Stop a stub only after the calls made through it have returned (join threads"
+        " first). (see README.md#ways-to-use-it)"
+    )
 
 
 def test_views_are_built_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -127,3 +133,85 @@ def test_views_are_built_outside_the_lock(monkeypatch: pytest.MonkeyPatch) -> No
         monkeypatch.setattr(_engine, "Call", lambda *a: seen.append(lock.locked()) or real_call(*a))
         assert len(stub.credentials) == len(stub.calls) == 1
         assert seen == [False, False]
+
+
+# --- the fork hooks, run in this process (a real fork's child is out of a coverage tool's sight)
+
+
+def test_the_child_side_of_a_fork_renews_locks_ids_and_the_state_files_connection(
+    tmp_path: Path,
+) -> None:
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")) as stub:
+        iam = make_client()
+        made = create_credential(iam, "jane")
+        engine = stub._engine
+        lock, connection, pooled = engine.lock, engine.durable, list(engine._request_ids)
+        _forks._reinit_after_fork()  # what os.fork() runs in the child
+        try:
+            assert engine.lock is not lock and not engine.lock.locked()
+            assert engine.durable is not None and engine.durable is not connection
+            assert _forks._inherited[-1] is connection  # kept, never closed nor used
+            again = iam.list_service_specific_credentials(UserName="jane")
+            assert again["ResponseMetadata"]["RequestId"] not in pooled
+            ids = [c["ServiceSpecificCredentialId"] for c in again["ServiceSpecificCredentials"]]
+            assert ids == [made["ServiceSpecificCredentialId"]]  # the state, read afresh
+        finally:
+            assert connection is not None
+            _forks._inherited.remove(connection)
+            connection.close()
+
+
+def test_a_fork_holds_each_durable_engines_lock_and_the_parent_lets_go(tmp_path: Path) -> None:
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")) as stub:
+        _forks._before_fork()
+        try:
+            assert stub._engine.lock.locked()
+        finally:
+            _forks._after_fork_in_parent()
+        assert not stub._engine.lock.locked()
+        create_credential(make_client(), "jane")
+
+
+def test_a_fork_waits_for_a_call_in_flight_at_most_fork_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_forks, "FORK_WAIT", 0.05)
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")) as stub:
+        with a_call_in_flight(monkeypatch, make_client()):
+            _forks._before_fork()  # goes ahead after FORK_WAIT: its child answers 503
+            assert stub._engine.lock not in _forks._held_for_fork
+            assert stub._engine.lock.locked()  # still the call's
+        _forks._after_fork_in_parent()
+
+
+def test_a_servers_log_keeps_values_up_to_the_bound_whole_and_cuts_longer_ones() -> None:
+    log = _calls.CallLog(10)
+    bound = _calls.MAX_LOGGED_VALUE
+    log.append(("Op", {"A": "x" * bound, "N": 12}, None, "r1"))
+    log.append(("Op", {"A": "x" * (bound + 1), "N": 12}, None, "r2"))
+    log.append(("p" * bound, {}, None, "r3"))
+    log.append(("p" * (bound + 5), {}, None, "r4"))
+    whole, cut, path, long_path = list(log)
+    assert whole[1] == {"A": "x" * bound, "N": 12}
+    assert cut[1] == {"A": "x" * bound + "... (1 more characters)", "N": 12}
+    assert path[0] == "p" * bound
+    assert long_path[0] == "p" * bound + "... (5 more characters)"
+
+
+@pytest.mark.parametrize("check", ["authenticate", "authenticate_api_key"])
+def test_a_public_check_on_durable_state_waits_for_a_call_in_flight(
+    check: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The public checks wait for the engine's lock (an event loop's checks do not: they get
+    StateBusy and go to a worker thread)."""
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")) as stub:
+        iam = make_client()
+        if check == "authenticate":
+            made = create_credential(iam)
+            args: tuple[str, ...] = (made["ServiceUserName"], made["ServicePassword"])
+        else:
+            made = create_credential(iam, service="bedrock.amazonaws.com")
+            args = (made["ServiceCredentialSecret"],)
+        with a_call_in_flight(monkeypatch, iam) as release:
+            threading.Timer(0.2, release.set).start()
+            assert getattr(stub, check)(*args) is True

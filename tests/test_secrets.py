@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
 from sscstub import _secrets
@@ -45,3 +47,21 @@ def test_the_random_part_of_ids_uses_the_whole_alphabet() -> None:
     assert {i[12] for i in ids} == set(_secrets._B32[:16])  # an even account: the low half
     for position in range(13, 21):
         assert {i[position] for i in ids} == set(_secrets._B32), position
+
+
+def test_the_repr_says_where_bytes_come_from_and_never_shows_a_seed() -> None:
+    assert repr(_secrets.Entropy(None)) == "<Entropy secrets>"
+    assert repr(_secrets.Entropy(b"my seed")) == "<Entropy seeded>"
+    assert "my seed" not in repr(_secrets.Entropy("my seed"))
+
+
+@pytest.mark.parametrize("seed", [None, 7], ids=["secrets", "seeded"])
+def test_after_a_fork_a_child_never_repeats_its_parents_random_bytes(seed: int | None) -> None:
+    """A fork copies the pool (a deep copy stands for it here): the child draws afresh from
+    `secrets`; a seeded stream goes on in the child as in the parent (reproducible)."""
+    parent = _secrets.Entropy(seed)
+    parent.bytes(10)  # the pool is full, and part used
+    child = copy.deepcopy(parent)
+    child.after_fork()
+    mine, theirs = child.bytes(64), parent.bytes(64)
+    assert (mine == theirs) is (seed is not None)
