@@ -120,60 +120,25 @@ def per_call_boto3(port: int, seconds: float) -> float:
     return statistics.median(times)
 
 
-# The counted workload: `python - VARIANT PAIRS` (VARIANT: plain or moto).
-_WORKLOAD = r"""
-import gc, sys, time
-from sscstub._http import Request
-from sscstub._options import Options
-from sscstub._server import Server
-variant, pairs = sys.argv[1], int(sys.argv[2])
-time.time = lambda: 1_767_225_600.0
-server = Server(Options(users=("bench",), moto=variant == "moto", seed=1))
-server._engine.open()
-front = server._front
-auth = ("AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261202/us-east-1/iam/aws4_request,"
-        " SignedHeaders=host;x-amz-date, Signature=0")
-headers = {"host": "127.0.0.1", "content-type": "application/x-www-form-urlencoded",
-           "authorization": auth}
-create = (b"Action=CreateServiceSpecificCredential&Version=2010-05-08&UserName=bench"
-          b"&ServiceName=codecommit.amazonaws.com")
-def pair():
-    made = front.answer(Request("POST", "/", headers, create), False)[2]
-    ident = made.split(b"<ServiceSpecificCredentialId>")[1].split(b"<")[0]
-    body = (b"Action=DeleteServiceSpecificCredential&Version=2010-05-08&UserName=bench"
-            b"&ServiceSpecificCredentialId=" + ident)
-    assert front.answer(Request("POST", "/", headers, body), False)[0] == 200
-pair()
-gc.disable()
-for _ in range(pairs):
-    pair()
-"""
-
-
 def instructions_per_pair(variant: str) -> float | None:
-    """Instructions the endpoint spends on one Create+Delete pair (None without valgrind)."""
+    """Instructions the endpoint's app spends on one Create+Delete pair, plain or with
+    ``--moto`` (None without valgrind): server_cost.py's in-process harness (the ASGI app
+    called as uvicorn calls it), counted by cachegrind for 20 and 60 pairs, the difference
+    divided."""
     import os
-    import re
     import shutil
-    import tempfile
 
     if shutil.which("valgrind") is None:
         return None
-    counts = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for pairs in (20, 60):
-            out = os.path.join(tmp, f"cg.{variant}.{pairs}")
-            norandom = ["setarch", os.uname().machine, "-R"] if shutil.which("setarch") else []
-            subprocess.run(
-                [*norandom, "valgrind", "--tool=cachegrind", "--cache-sim=no",
-                 f"--cachegrind-out-file={out}", sys.executable, "-", variant, str(pairs)],
-                input=_WORKLOAD, text=True, check=True, capture_output=True, timeout=1800,
-                env={**os.environ, "PYTHONHASHSEED": "0"},
-            )  # fmt: skip
-            with open(out) as counted:
-                found = re.search(r"^summary: (\d+)", counted.read(), re.M)
-            assert found is not None
-            counts.append(int(found[1]))
+    from instructions import count_command
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    counts = [
+        count_command([sys.executable, "-c", f"import sys; sys.path.insert(0, {here!r});"
+                       f" import server_cost; server_cost._run('sscstub', {pairs},"
+                       f" moto={variant == 'moto'})"])
+        for pairs in (20, 60)
+    ]  # fmt: skip
     return (counts[1] - counts[0]) / 40
 
 

@@ -150,8 +150,9 @@ async def _nothing(scope: Any, receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": b"<ServiceSpecificCredentialId>x<"})
 
 
-def _run(app_kind: str, pairs: int) -> None:
-    """What `instructions` counts: ``pairs`` pairs through one app, after a warm-up."""
+def _run(app_kind: str, pairs: int, moto: bool = False) -> None:
+    """What `instructions` counts: ``pairs`` pairs through one app, after a warm-up (with
+    ``moto``, a server whose users are moto's: bench_compose.py counts both)."""
     import gc
 
     time.time = lambda: 1_767_225_600.0  # one frozen second: see instructions.py
@@ -159,7 +160,7 @@ def _run(app_kind: str, pairs: int) -> None:
     from sscstub._server import Server
     from sscstub._settings import Settings
 
-    server = Server(Options(users=("u0",)), Settings())
+    server = Server(Options(users=("u0",), moto=moto), Settings())
     app = server._app if app_kind == "sscstub" else _nothing
     loop = asyncio.new_event_loop()
     for _ in range(200):

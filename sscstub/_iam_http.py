@@ -12,10 +12,10 @@ succeed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ._durable import StateBusy
 from ._operations import OPERATIONS
 from ._query import encode, read_query, utc_stamp
 from ._replies import Outgoing, Reply, xml_error
@@ -56,25 +56,50 @@ class _UserLocks:
     """One asyncio lock per user name (not distinguished by case), held while in use."""
 
     def __init__(self) -> None:
-        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
+        self._held: dict[str, list[Any]] = {}  # name -> [its lock, how many hold or wait]
 
-    @contextlib.asynccontextmanager
-    async def hold(self, name: str | None) -> AsyncIterator[None]:
-        if not name:
-            yield
+    def hold(self, name: str | None) -> _Hold:
+        return _Hold(self._held, name.lower() if name else None)
+
+    def taken(self, name: str | None) -> bool:
+        """Whether a request for the user holds (or waits for) its lock now."""
+        return name is not None and name.lower() in self._held
+
+
+class _Hold:
+    """``async with``: the user's lock, made when the first holder comes and dropped when the
+    last goes (a class, not ``asynccontextmanager``: every composed IAM call takes one)."""
+
+    __slots__ = ("_held", "_key", "_lock")
+
+    def __init__(self, held: dict[str, list[Any]], key: str | None) -> None:
+        self._held, self._key = held, key
+        self._lock: asyncio.Lock | None = None
+
+    async def __aenter__(self) -> None:
+        key = self._key
+        if key is None:
             return
-        key = name.lower()
-        lock, users = self._held.get(key, (asyncio.Lock(), 0))
-        self._held[key] = (lock, users + 1)
+        entry = self._held.get(key)
+        if entry is None:
+            entry = self._held[key] = [asyncio.Lock(), 0]
+        entry[1] += 1
         try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._held[key]
-            if users == 1:
-                del self._held[key]
-            else:
-                self._held[key] = (lock, users - 1)
+            await entry[0].acquire()
+        except BaseException:  # cancelled while waiting: it never held the lock
+            self._let_go(entry)
+            raise
+        self._lock = entry[0]
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._let_go(self._held[self._key])  # type: ignore[index]
+
+    def _let_go(self, entry: list[Any]) -> None:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del self._held[self._key]  # type: ignore[arg-type]
 
 
 class IamRoute:
@@ -138,6 +163,13 @@ class IamRoute:
             return params
         action, user = params.get("Action"), params.get("UserName")
         if action is not None and action in OPERATIONS:
+            if self.lookup is None and not self.locks.taken(user):
+                # Served at once, without yielding to the loop (state in memory, or the file
+                # free): no DeleteUser can come between, so the user's lock is not needed.
+                try:
+                    return self._serve(action, params, False)
+                except StateBusy:  # another process holds the file: wait, holding the lock
+                    pass
             async with self.locks.hold(user):
                 return await self._serve_looked_up(incoming, action, params, user)
         assert self.onward is not None

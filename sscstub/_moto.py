@@ -48,7 +48,11 @@ def backend(account_id: str) -> Any:
 
 def find_user(account_id: str, name: str) -> str | None:
     """The moto user's name as created, matching ``name`` without regard to case, or None."""
-    users = backend(account_id).users
+    return find_in(backend(account_id).users, name)
+
+
+def find_in(users: Any, name: str) -> str | None:
+    """`find_user` in a backend's users (its dict: the same until moto starts afresh)."""
     if name in users:
         return name
     folded = name.lower()

@@ -67,15 +67,16 @@ class Users:
         IAM is new to them (at activation, and again after moto resets), and looked up there."""
         account = self.account_id
         users = _moto.backend(account).users
+        state = self._state
         if users is not self._moto_users:
             with self._lock, self._transaction(write=False) as store:
                 names = list(store.users.values())
             for name in names:
                 _moto.create_user(account, name)
             self._moto_users = users
-        state = self._state
-        if state.find_user is None or state.find_user is self.elsewhere:
-            state.find_user = functools.partial(_moto.find_user, account)
+            state.find_user = functools.partial(_moto.find_in, users)  # (a new dict: bind it)
+        elif state.find_user is None or state.find_user is self.elsewhere:
+            state.find_user = functools.partial(_moto.find_in, users)
 
     def compose_now(self) -> None:
         """At activation: make sscstub's users moto's too, when users are moto's."""
