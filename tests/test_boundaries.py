@@ -304,3 +304,20 @@ def test_another_users_credential_is_refused_naming_the_user_as_the_caller_wrote
         "Code": "ValidationError",
         "Message": f"User JANE does not have a service specific credential with id {cid}",
     }
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65])
+def test_add_user_refuses_names_iam_would_not_take(name: str) -> None:
+    with sscstub.mock_ssc() as stub, pytest.raises(sscstub.SscStubError) as caught:
+        stub.add_user(name)
+    assert str(caught.value) == (
+        f"{name!r} is not a user name IAM would accept. Use 1 to 64 characters from letters,"
+        " digits and +=,.@_- (for example 'jane'). (see README.md#options)"
+    )
+
+
+def test_the_query_reader_skips_empty_pairs_and_keeps_equals_signs_in_values() -> None:
+    from sscstub._query import read_query
+
+    assert read_query("Action=X&&UserName=jane&") == {"Action": "X", "UserName": "jane"}
+    assert read_query(b"Marker=YWJj%3D&Tag=a=b") == {"Marker": "YWJj=", "Tag": "a=b"}
