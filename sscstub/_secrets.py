@@ -90,7 +90,6 @@ class Entropy:
             self._counter += 1
             block = self._seed + self._counter.to_bytes(8, "big")
             self._pool = bytearray(hashlib.shake_256(block).digest(size))
-        self._offset = 0
 
 
 def account_prefix(account_id: str) -> str:

@@ -54,8 +54,12 @@ def test_a_child_forked_while_a_thread_is_inside_a_call_still_serves(
 def test_a_broken_answer_changes_nothing_and_is_not_logged(monkeypatch: pytest.MonkeyPatch) -> None:
     with sscstub.mock_ssc(users=["jane"]) as stub:
         monkeypatch.setattr(_store.Record, "to_credential_shape", lambda *a, **k: {"Bogus": 1})
-        with pytest.raises(AssertionError, match="breaks botocore's IAM model"):
+        with pytest.raises(AssertionError) as broken:
             create_credential(make_client())
+        assert str(broken.value) == (
+            "sscstub produced a response that breaks botocore's IAM model at"
+            " .ServiceSpecificCredential: not members of ServiceSpecificCredential: ['Bogus']"
+        )
         assert stub.credentials == () and stub.calls == ()
 
 
@@ -215,3 +219,14 @@ def test_a_public_check_on_durable_state_waits_for_a_call_in_flight(
         with a_call_in_flight(monkeypatch, iam) as release:
             threading.Timer(0.2, release.set).start()
             assert getattr(stub, check)(*args) is True
+
+
+def test_an_iam_call_on_durable_state_waits_for_a_call_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")):
+        iam = make_client()
+        with a_call_in_flight(monkeypatch, iam) as release:
+            threading.Timer(0.2, release.set).start()
+            listed = iam.list_service_specific_credentials(UserName="jane")
+        assert listed["IsTruncated"] is False

@@ -203,7 +203,9 @@ def test_a_server_on_durable_state_serves_from_its_loop(tmp_path: Path) -> None:
 
 def test_request_ids_are_drawn_in_batches_that_do_not_grow() -> None:
     with sscstub.mock_ssc(users=["jane"]) as stub:
-        for _ in range(200):
+        iam = make_client()
+        for _ in range(100):
             assert not stub.authenticate_api_key("ABSK" + "x" * 40)
-            stub._engine.record_use("x:Y", {}, None)
+            stub._engine.record_use("x:Y", {}, None)  # (a consumer's call)
+            iam.list_service_specific_credentials(UserName="jane")
         assert len(stub._engine._request_ids) < 64
