@@ -188,16 +188,16 @@ def test_a_fork_waits_for_a_call_in_flight_at_most_fork_wait(
         _forks._after_fork_in_parent()
 
 
-def test_a_servers_log_keeps_values_up_to_the_bound_whole_and_cuts_longer_ones() -> None:
+def test_a_servers_log_keeps_values_up_to_the_bound_whole_and_cuts_only_longer_ones() -> None:
     log = _calls.CallLog(10)
     bound = _calls.MAX_LOGGED_VALUE
     log.append(("Op", {"A": "x" * bound, "N": 12}, None, "r1"))
-    log.append(("Op", {"A": "x" * (bound + 1), "N": 12}, None, "r2"))
+    log.append(("Op", {"A": "x" * (bound + 1), "N": 12, "B": "y" * bound}, None, "r2"))
     log.append(("p" * bound, {}, None, "r3"))
     log.append(("p" * (bound + 5), {}, None, "r4"))
     whole, cut, path, long_path = list(log)
     assert whole[1] == {"A": "x" * bound, "N": 12}
-    assert cut[1] == {"A": "x" * bound + "... (1 more characters)", "N": 12}
+    assert cut[1] == {"A": "x" * bound + "... (1 more characters)", "N": 12, "B": "y" * bound}
     assert path[0] == "p" * bound
     assert long_path[0] == "p" * bound + "... (5 more characters)"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from conftest import client_for, create_credential, make_client
+from conftest import client_for, create_credential, make_client, raw
 
 import sscstub
 from sscstub import SscStubError
@@ -188,7 +188,7 @@ def test_restore_refuses_what_is_not_a_snapshot_of_its_account() -> None:
         )
 
 
-def test_a_server_on_durable_state_serves_from_its_loop(tmp_path: Path) -> None:
+def test_a_server_on_durable_state_serves_iam_and_bedrock_from_its_loop(tmp_path: Path) -> None:
     """The endpoint's calls try the engine's lock without waiting (a worker only when it is
     held): the path every call of a --state server takes."""
     with sscstub.serve(users=["jane"], state=str(tmp_path / "s.db")) as server:
@@ -199,6 +199,11 @@ def test_a_server_on_durable_state_serves_from_its_loop(tmp_path: Path) -> None:
             made["ServiceSpecificCredentialId"]
         ]
         assert server.users == {"jane"}
+        key = create_credential(iam, service="bedrock.amazonaws.com")["ServiceCredentialSecret"]
+        converse = "/model/m/converse"  # a Bedrock key's check on the loop, then a worker
+        accepted = raw(server.url, "POST", converse, b"{}", Authorization=f"Bearer {key}")
+        refused = raw(server.url, "POST", converse, b"{}", Authorization=f"Bearer {key}x")
+        assert (accepted[0], refused[0]) == (501, 403)
 
 
 def test_request_ids_are_drawn_in_batches_that_do_not_grow() -> None:
