@@ -230,3 +230,12 @@ def test_an_iam_call_on_durable_state_waits_for_a_call_in_flight(
             threading.Timer(0.2, release.set).start()
             listed = iam.list_service_specific_credentials(UserName="jane")
         assert listed["IsTruncated"] is False
+
+
+def test_forget_calls_empties_the_log_the_benchmarks_reuse() -> None:
+    with sscstub.mock_ssc(users=["jane"]) as stub:
+        create_credential(make_client())
+        stub._engine.forget_calls()  # (sscstub._benchmarking: a long run keeps no log)
+        assert stub.calls == ()
+        create_credential(make_client())
+        assert len(stub.calls) == 1
