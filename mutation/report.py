@@ -55,28 +55,29 @@ def main() -> int:
     for module in found:
         groups.setdefault("_engine" if module in ENGINE else module, []).append(module)
     failed = False
-    print("| module | mutants | caught | equivalent | not caught | score | target |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| module | mutants | not run | caught | equivalent | not caught | score | target |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     unnamed: list[str] = []
     unchecked = 0
     for group, modules in sorted(groups.items()):
         codes = {k: v for m in modules for k, v in found[m].items()}
-        unchecked += sum(1 for v in codes.values() if v in NOT_CHECKED)
-        caught = sum(1 for v in codes.values() if v in CAUGHT)
-        equivalent = [k for k, v in codes.items() if v not in CAUGHT and k in same]
-        missed = [k for k, v in codes.items() if v not in CAUGHT and k not in same]
+        waiting = sum(1 for v in codes.values() if v in NOT_CHECKED)
+        unchecked += waiting
+        ran = {k: v for k, v in codes.items() if v not in NOT_CHECKED}
+        caught = sum(1 for v in ran.values() if v in CAUGHT)
+        equivalent = [k for k, v in ran.items() if v not in CAUGHT and k in same]
+        missed = [k for k, v in ran.items() if v not in CAUGHT and k not in same]
         unnamed += [k for k in missed if k not in alive]
-        score = 100 * caught / max(1, len(codes) - len(equivalent))
+        score = 100 * caught / max(1, len(ran) - len(equivalent))
         target = TARGETS.get(group)
         failed |= target is not None and score < target
         parts = f" ({', '.join(modules)})" if len(modules) > 1 else ""
         print(
-            f"| {group}{parts} | {len(codes)} | {caught} | {len(equivalent)} | {len(missed)}"
-            f" | {score:.1f}% | {f'{target}%' if target else ''} |"
+            f"| {group}{parts} | {len(codes)} | {waiting} | {caught} | {len(equivalent)}"
+            f" | {len(missed)} | {score:.1f}% | {f'{target}%' if target else ''} |"
         )
-    stale = sorted(set(same) - {k for codes in found.values() for k in codes})
     if unchecked:
-        print(f"\n{unchecked} mutants were not checked: the run did not finish.")
+        print(f"\n{unchecked} mutants were not run (the run was stopped): scores are of those run.")
         failed = True
     if unnamed:
         print(f"\nNot caught and not named in mutation/equivalent.md ({len(unnamed)}):")
@@ -84,8 +85,9 @@ def main() -> int:
             print(f"  {name}")
         failed = True
     else:
-        print("\nEvery mutant not caught is named in mutation/equivalent.md, with why.")
+        print("\nEvery mutant run and not caught is named in mutation/equivalent.md, with why.")
     print(f"Named alive (a test could catch them; none does yet): {len(alive)}")
+    stale = sorted(set(same) - {k for codes in found.values() for k in codes})
     if stale:
         print(f"\nequivalent.md names mutants this run did not make ({len(stale)}): {stale[:5]}")
     return 1 if failed else 0
