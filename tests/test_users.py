@@ -214,3 +214,48 @@ def test_request_ids_are_drawn_in_batches_that_do_not_grow() -> None:
             stub._engine.record_use("x:Y", {}, None)  # (a consumer's call)
             iam.list_service_specific_credentials(UserName="jane")
         assert len(stub._engine._request_ids) < 64
+
+
+@pytest.mark.parametrize("fails", ["reading", "writing"])
+def test_a_state_file_that_fails_answers_503_and_changes_nothing(
+    fails: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In process, as on the endpoint: the file locked when the call reads it, or its write
+    failing after the call was decided (a full disk): 503, logged as failed, nothing kept."""
+    import sqlite3
+
+    from sscstub import _durable
+
+    def fail(*_: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    state = str(tmp_path / "s.db")
+    with sscstub.mock_ssc(users=["jane"], state=state) as stub:
+        iam = make_client()
+        monkeypatch.setattr(_durable.Durable, "_fresh" if fails == "reading" else "_write", fail)
+        with pytest.raises(ClientError) as caught:
+            create_credential(iam)
+        monkeypatch.undo()
+        answer = caught.value.response
+        assert answer["Error"] == {
+            "Type": "Receiver",
+            "Code": "ServiceUnavailable",
+            "Message": f"The sscstub state file {state} cannot be used now: database is locked"
+            " (another process holds its lock).",
+        }
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 503
+        [call] = stub.calls
+        assert (call.operation, call.error_code) == (
+            "CreateServiceSpecificCredential",
+            "ServiceUnavailable",
+        )
+        assert call.request_id == answer["ResponseMetadata"]["RequestId"]
+        assert stub.credentials == ()
+
+
+def test_a_durable_stub_checks_values_as_one_in_memory_does(tmp_path: Path) -> None:
+    with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")):
+        raw_client = make_client(parameter_validation=False)
+        with pytest.raises(ClientError) as caught:
+            raw_client.create_service_specific_credential(UserName="j a n e", ServiceName=CC)
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
