@@ -226,7 +226,7 @@ def test_request_ids_are_version_4_uuids(wire: bool) -> None:
     assert [c.request_id for c in stub.calls] == ids
 
 
-def test_the_wire_carries_iso_8601_utc_timestamps_and_escaped_text() -> None:
+def test_the_wire_carries_iso_8601_utc_timestamps_lower_case_booleans_and_escaped_text() -> None:
     seen: list[Any] = []
     with (
         sscstub.mock_ssc(users=["jane"], wire=True) as stub,
@@ -245,6 +245,9 @@ def test_the_wire_carries_iso_8601_utc_timestamps_and_escaped_text() -> None:
                 iam.list_service_specific_credentials(UserName="jane")
             shown = message.replace("\x01", "\ufffd")  # not a character XML can carry
             assert caught.value.response["Error"]["Message"] == shown
+        iam.list_service_specific_credentials(UserName="jane")
+    assert b"<IsTruncated>false</IsTruncated>" in seen[-1]  # booleans as IAM writes them
+    seen.pop()
     assert b"<CreateDate>2026-02-03T04:05:06Z</CreateDate>" in seen[0]
     assert b"<ExpirationDate>2026-02-04T04:05:06Z</ExpirationDate>" in seen[0]
     assert [re.search(rb"<Message>(.*)</Message>", s)[1] for s in seen[1:]] == [
