@@ -65,3 +65,31 @@ def test_after_a_fork_a_child_never_repeats_its_parents_random_bytes(seed: int |
     child.after_fork()
     mine, theirs = child.bytes(64), parent.bytes(64)
     assert (mine == theirs) is (seed is not None)
+
+
+def test_no_secret_is_kept_in_a_cache_of_checked_values() -> None:
+    """The model checks remember values they accepted, to skip checking them again; a value
+    the model marks sensitive (a password, an API key) is never remembered."""
+    import gc
+
+    import boto3
+
+    import sscstub
+
+    with sscstub.mock_ssc(users=["jane"]):
+        iam = boto3.client(
+            "iam", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+        )
+        made = []
+        for service in ("codecommit.amazonaws.com", "bedrock.amazonaws.com"):
+            made.append(
+                iam.create_service_specific_credential(UserName="jane", ServiceName=service)[
+                    "ServiceSpecificCredential"
+                ]
+            )
+        secrets = {made[0]["ServicePassword"], made[1]["ServiceCredentialSecret"]}
+        found = gc.get_objects()
+        cached = [
+            o for o in found if isinstance(o, (set, frozenset)) and o is not secrets and o & secrets
+        ]
+    assert cached == []
