@@ -6,6 +6,7 @@ and the public API; each message says what to do."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -217,7 +218,7 @@ def test_request_ids_are_drawn_in_batches_that_do_not_grow() -> None:
 
 
 @pytest.mark.parametrize("fails", ["reading", "writing"])
-def test_a_state_file_that_fails_answers_503_and_changes_nothing(
+def test_a_state_file_that_fails_answers_503_with_a_request_id_and_changes_nothing(
     fails: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In process, as on the endpoint: the file locked when the call reads it, or its write
@@ -250,12 +251,17 @@ def test_a_state_file_that_fails_answers_503_and_changes_nothing(
             "ServiceUnavailable",
         )
         assert call.request_id == answer["ResponseMetadata"]["RequestId"]
+        assert re.fullmatch(
+            r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", call.request_id
+        )
         assert stub.credentials == ()
 
 
-def test_a_durable_stub_checks_values_as_one_in_memory_does(tmp_path: Path) -> None:
+def test_a_durable_stub_checks_values_against_the_model_as_one_in_memory_does(
+    tmp_path: Path,
+) -> None:
     with sscstub.mock_ssc(users=["jane"], state=str(tmp_path / "s.db")):
         raw_client = make_client(parameter_validation=False)
         with pytest.raises(ClientError) as caught:
-            raw_client.create_service_specific_credential(UserName="j a n e", ServiceName=CC)
+            raw_client.list_service_specific_credentials(UserName="jane", MaxItems=0)
     assert caught.value.response["Error"]["Code"] == "ValidationError"
