@@ -38,18 +38,21 @@ def motos() -> Iterator[Any]:
         yield iam
 
 
+@pytest.fixture(params=["sscstub's", "moto's"])
+def where(request: pytest.FixtureRequest) -> str:
+    """Whose users they are: sscstub's own, or moto's (its mock on, with ``Jane``)."""
+    if request.param == "moto's":
+        request.getfixturevalue("motos")
+    return str(request.param)
+
+
 def refusal(call: Any, *args: Any, **kwargs: Any) -> str:
     with pytest.raises(SscStubError) as caught:
         call(*args, **kwargs)
     return str(caught.value)
 
 
-@pytest.mark.parametrize("where", ["sscstub's", "moto's"])
-def test_a_name_that_differs_only_in_case_names_the_user_that_exists(
-    where: str, request: pytest.FixtureRequest
-) -> None:
-    if where == "moto's":
-        request.getfixturevalue("motos")
+def test_a_name_that_differs_only_in_case_names_the_user_that_exists(where: str) -> None:
     existing = "Jane"
     with sscstub.mock_ssc(users=[existing] if where == "sscstub's" else []) as stub:
         message = refusal(stub.add_user, "jane")
@@ -60,12 +63,7 @@ def test_a_name_that_differs_only_in_case_names_the_user_that_exists(
     )
 
 
-@pytest.mark.parametrize("where", ["sscstub's", "moto's"])
-def test_remove_user_refuses_as_delete_user_would(
-    where: str, request: pytest.FixtureRequest
-) -> None:
-    if where == "moto's":
-        request.getfixturevalue("motos")
+def test_remove_user_refuses_as_delete_user_would(where: str) -> None:
     with sscstub.mock_ssc(users=["Jane"] if where == "sscstub's" else []) as stub:
         create_credential(make_client(), "Jane")
         assert refusal(stub.remove_user, "ghost") == (
@@ -79,12 +77,9 @@ def test_remove_user_refuses_as_delete_user_would(
         )
 
 
-@pytest.mark.parametrize("where", ["sscstub's", "moto's"])
 def test_an_unknown_user_is_iams_answer_and_a_hint_of_where_users_come_from(
-    where: str, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
+    where: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if where == "moto's":
-        request.getfixturevalue("motos")
     with (
         sscstub.mock_ssc(),
         caplog.at_level(logging.WARNING, logger="sscstub"),
