@@ -64,16 +64,23 @@ def test_connection_close_with_bytes_after_it_never_freezes_the_server(tmp_path:
         assert time.monotonic() - started < 2
 
 
+def push_head(server: Any) -> tuple[bytes, str]:
+    """A repository ``demo`` on ``server``, and the head of a push to it by jane (a Basic
+    CodeCommit password), announcing a 100,000-byte body; and its Authorization."""
+    assert post_json(server, "/_sscstub/repos", {"name": "demo"})[0] == 200
+    _, _, auth = git_credential(server)
+    head = (
+        b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"Authorization: %b\r\nContent-Type: application/x-git-receive-pack-request\r\n"
+        b"Content-Length: 100000\r\n\r\n" % auth.encode()
+    )
+    return head, auth
+
+
 @pytest.mark.skipif(not GIT, reason="git is needed (apt-get install git)")
 def test_a_push_cut_off_leaves_no_git_running_and_sigterm_still_stops_the_server() -> None:
     with serve_process("--users", "jane", "--idle-timeout", "2") as server:
-        assert post_json(server, "/_sscstub/repos", {"name": "demo"})[0] == 200
-        _, _, auth = git_credential(server)
-        head = (
-            b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            b"Authorization: %b\r\nContent-Type: application/x-git-receive-pack-request\r\n"
-            b"Content-Length: 100000\r\n\r\n" % auth.encode()
-        )
+        head, _ = push_head(server)
         # a pkt-line announcing 65,520 bytes, then 1,000 of them: git waits for the rest
         part = b"fff0" + b"x" * 996
         cut = server.connect()
@@ -100,13 +107,7 @@ def test_a_push_cut_off_leaves_no_git_running_and_sigterm_still_stops_the_server
 @pytest.mark.skipif(not GIT, reason="git is needed (apt-get install git)")
 def test_slow_pushes_starve_nobody_and_are_cut_off() -> None:
     with serve_process("--users", "jane", "--idle-timeout", "2") as server:
-        assert post_json(server, "/_sscstub/repos", {"name": "demo"})[0] == 200
-        _, _, auth = git_credential(server)
-        head = (
-            b"POST /v1/repos/demo/git-receive-pack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %b\r\n"
-            b"Content-Type: application/x-git-receive-pack-request\r\nContent-Length: 100000\r\n\r\n"
-            % auth.encode()
-        )
+        head, auth = push_head(server)
         slow = [server.connect(timeout=15) for _ in range(16)]
         for sock in slow:
             sock.sendall(head)
