@@ -154,7 +154,7 @@ def test_a_client_that_never_reads_is_dropped(target: Target) -> None:
     options = bytes([4, 0, 0, 1, 5, 0, 0, 0, 0])
     started, dropped = time.monotonic(), False
     try:
-        while time.monotonic() - started < IDLE + 4:
+        while time.monotonic() - started < IDLE + 15:  # (a loaded machine: the drop is at IDLE)
             try:
                 sock.send(options * 500)
             except BlockingIOError:
