@@ -128,11 +128,12 @@ class CqlListener:
                 return
             if not data:
                 return
-            began = loop.time() if began is None else began
+            arrived, answered = loop.time(), False
             connection.receive(data)
             try:
                 while (event := connection.next_event()) is not None:
                     writer.write(await self._answer(connection, event, context))
+                    answered = True
             except _cql.ProtocolError as refused:
                 writer.write(_cql.error(refused.stream, refused.code, refused.message))
                 with contextlib.suppress(TimeoutError):
@@ -140,6 +141,8 @@ class CqlListener:
                 return
             if not connection.buffered:
                 began = None
+            elif answered or began is None:  # the unfinished frame began in this read
+                began = arrived
             await within(writer.drain(), self.idle)  # a client that stops reading: dropped
 
     async def _answer(

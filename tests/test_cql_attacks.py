@@ -23,6 +23,7 @@ from cassandra.cluster import Cluster  # noqa: E402
 
 IDLE = 1.0
 HOST = b"Host: 127.0.0.1\r\n"
+OPTIONS = bytes([4, 0, 0, 1, 5, 0, 0, 0, 0])
 
 
 class Target:
@@ -125,7 +126,7 @@ def test_a_frame_trickled_in_is_cut_off_at_the_deadline(target: Target) -> None:
 
 def test_a_connection_that_never_signs_in_is_closed(target: Target) -> None:
     with target.connect() as raw:
-        raw.sendall(bytes([4, 0, 0, 1, 5, 0, 0, 0, 0]))  # OPTIONS, then nothing
+        raw.sendall(OPTIONS)  # then nothing
         started, answer = time.monotonic(), b""
         while chunk := raw.recv(65536):
             answer += chunk
@@ -147,22 +148,55 @@ def test_connections_past_the_cap_are_closed_and_the_session_goes_on(target: Tar
 
 
 def test_a_client_that_never_reads_is_dropped(target: Target) -> None:
+    # Requests go out until the server stops reading them (its answers fill a 4 KiB window),
+    # then nothing for IDLE + 3 s; only then does the client read. A connection dropped ends
+    # with what was already on its way (a few KiB); one kept would first deliver the answers it
+    # holds (its buffer is over 64 KiB while it waits). (Waiting for a send to fail instead
+    # leaves it to TCP's zero-window probes, which back off to seconds on a loaded machine.)
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     sock.connect(target.cql)
     sock.setblocking(False)
-    options = bytes([4, 0, 0, 1, 5, 0, 0, 0, 0])
-    started, dropped = time.monotonic(), False
+    started = last_sent = time.monotonic()
+    received, ended = 0, False
     try:
-        while time.monotonic() - started < IDLE + 15:  # (a loaded machine: the drop is at IDLE)
+        while time.monotonic() - last_sent < IDLE + 3 and time.monotonic() - started < 60:
             try:
-                sock.send(options * 500)
+                sock.send(OPTIONS * 500)
+                last_sent = time.monotonic()
             except BlockingIOError:
                 time.sleep(0.05)
             except (ConnectionResetError, BrokenPipeError):
-                dropped = True
                 break
-        assert dropped, "a client that never reads was kept"
+        sock.settimeout(10)
+        while not ended:
+            try:
+                chunk = sock.recv(65536)
+            except ConnectionResetError:
+                chunk = b""
+            received, ended = received + len(chunk), not chunk
     finally:
         sock.close()
+    assert received < 64 * 1024, f"a client that never reads was kept: {received} bytes after"
+    target.served_within(2)
+
+
+def test_a_client_that_keeps_sending_is_not_cut_off(target: Target) -> None:
+    # A driver pipelining requests: every read ends inside a frame (the stream is 4 bytes out of
+    # step), for three idle timeouts; each frame arrives whole well within one.
+    answer = len(exchange(target, OPTIONS, deadline=IDLE + 5))  # one SUPPORTED, then the close
+    frames, received = 0, b""
+    with target.connect() as raw:
+        raw.settimeout(IDLE)
+        raw.sendall(OPTIONS[:4])
+        started = time.monotonic()
+        while time.monotonic() - started < 3 * IDLE:
+            raw.sendall(OPTIONS[4:] + OPTIONS * 20 + OPTIONS[:4])
+            frames += 21
+            received += raw.recv(65536)
+            time.sleep(0.02)
+        while len(received) < frames * answer:
+            chunk = raw.recv(65536)
+            assert chunk, f"closed after {len(received) // answer} of {frames} answers"
+            received += chunk
     target.served_within(2)
