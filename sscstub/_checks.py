@@ -217,7 +217,7 @@ def input_reader(shape: StructureShape, custom_pattern: frozenset[str]) -> Input
     the wire carries: the reader then returns ``(None, None)``, and the caller reads again from
     the form botocore would send (`_query.read_query` of `_query.wire_form`).
     """
-    src = Source(_MISSING=_MISSING)
+    src = Source()
     src.emit(0, "def read(b):")
     src.emit(1, "p = {}")
     src.emit(1, "out = ()")

@@ -155,12 +155,37 @@ def test_in_process_stubs_share_a_state_file_across_activations(tmp_path: Path) 
     state = tmp_path / "state.db"
     from conftest import make_client
 
-    with sscstub.mock_ssc(users=["jane"], state=state):
+    with sscstub.mock_ssc(users=["jane"], state=state) as first:
         make_client().create_service_specific_credential(UserName="jane", ServiceName=CC)
+    assert len(first.credentials) == 1  # stopped: read on a connection of its own
     with sscstub.mock_ssc(state=state) as again:
         assert len(again.credentials) == 1 and again.calls == ()
         again.reset()  # forgets the file's state too
     assert sscstub.mock_ssc(state=state).credentials == ()
+
+
+def test_a_seed_makes_durable_state_reproducible_too(tmp_path: Path) -> None:
+    from conftest import make_client
+
+    made = []
+    for name in ("a.db", "b.db"):
+        with sscstub.mock_ssc(users=["jane"], state=tmp_path / name, seed=7):
+            made.append(
+                make_client().create_service_specific_credential(UserName="jane", ServiceName=CC)
+            )
+    assert made[0]["ServiceSpecificCredential"] == made[1]["ServiceSpecificCredential"]
+
+
+def test_a_stopped_durable_servers_test_api_says_so(tmp_path: Path) -> None:
+    server = sscstub.serve(users=["jane"], state=tmp_path / "s.db")
+    assert client_for(server.url).list_service_specific_credentials(UserName="jane")  # started
+    server.stop()
+    for read in (lambda: server.credentials, lambda: server.users, server.snapshot):
+        with pytest.raises(SscStubError, match="was stopped"):
+            read()
+    with sscstub.serve(users=["jane"]) as memory:
+        pass
+    assert memory.users == {"jane"}  # in memory, the state stays readable
 
 
 def test_a_delete_and_a_user_removed_are_gone_from_the_file_too(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from conftest import a_call_in_flight, create_credential, in_child, make_client
 
 import sscstub
@@ -200,6 +201,16 @@ def test_a_servers_log_keeps_values_up_to_the_bound_whole_and_cuts_only_longer_o
     assert cut[1] == {"A": "x" * bound + "... (1 more characters)", "N": 12, "B": "y" * bound}
     assert path[0] == "p" * bound
     assert long_path[0] == "p" * bound + "... (5 more characters)"
+
+
+def test_a_stubs_log_keeps_every_value_as_it_was_sent() -> None:
+    """Only a server's log is bounded; a test reads its stub's calls whole."""
+    long_name = "j" * (_calls.MAX_LOGGED_VALUE + 1)
+    with sscstub.mock_ssc(users=["jane"]) as stub, pytest.raises(ClientError):
+        make_client(parameter_validation=False).list_service_specific_credentials(
+            UserName=long_name
+        )
+    assert stub.calls[0].params == {"UserName": long_name}
 
 
 @pytest.mark.parametrize("check", ["authenticate", "authenticate_api_key"])

@@ -159,6 +159,44 @@ def test_remembered_list_members_still_fail_when_anything_changes() -> None:
             check({"ServiceSpecificCredentials": [{**good, **change}], "IsTruncated": False})
 
 
+def test_the_wire_reader_types_values_as_iam_reads_them() -> None:
+    """What a raw request carries is text: ``true``/``false`` are booleans, anything else is
+    not; digits are numbers; a number where a string goes is read as its text."""
+    read = iam().operations["ListServiceSpecificCredentials"].read
+    for text, flag in (("true", True), ("false", False)):
+        params, problems = read({"AllUsers": text, "MaxItems": "5"})
+        assert (params, list(problems)) == ({"AllUsers": flag, "MaxItems": 5}, [])
+    params, problems = read({"AllUsers": "yes", "UserName": 12})
+    assert params == {"AllUsers": "yes", "UserName": "12"}
+    assert list(problems) == [
+        "Value at 'allUsers' failed to satisfy constraint: Member must be a boolean"
+    ]
+
+
+def test_a_sensitive_value_is_never_remembered_by_a_check() -> None:
+    """Checks remember constrained values that passed; a member the model marks sensitive is
+    checked every time instead. (IAM's sensitive members are unconstrained today: this holds
+    for a model where one is not.)"""
+    import gc
+
+    from botocore.model import ShapeResolver
+
+    from sscstub._checks import output_check
+
+    shapes = ShapeResolver(
+        {
+            "Made": {"type": "structure", "members": {"Key": {"shape": "K"}, "Id": {"shape": "I"}}},
+            "K": {"type": "string", "min": 8, "sensitive": True},
+            "I": {"type": "string", "min": 8},
+        }
+    )
+    check = output_check(shapes.get_shape_by_name("Made"))
+    key, name = "s3cret-" + "k" * 20, "public-" + "i" * 20
+    assert check({"Key": key, "Id": name}) is None
+    held = [o for o in gc.get_objects() if isinstance(o, set) and ({key, name} & o)]
+    assert held == [{name}]
+
+
 def test_shapes_the_iam_model_never_has_are_refused_loudly() -> None:
     """If a later IAM model used a shape sscstub cannot check, compiling it fails at once
     rather than letting answers through unchecked."""
