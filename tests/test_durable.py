@@ -188,6 +188,15 @@ def test_a_stopped_durable_servers_test_api_says_so(tmp_path: Path) -> None:
     assert memory.users == {"jane"}  # in memory, the state stays readable
 
 
+def test_a_durable_server_injects_errors_as_one_in_memory_does(tmp_path: Path) -> None:
+    with sscstub.serve(users=["jane"], state=tmp_path / "s.db") as server:
+        server.inject_error("list_service_specific_credentials", "NoSuchEntity")
+        iam = client_for(server.url)
+        with pytest.raises(iam.exceptions.NoSuchEntityException):
+            iam.list_service_specific_credentials(UserName="jane")
+        assert iam.list_service_specific_credentials(UserName="jane")["IsTruncated"] is False
+
+
 def test_a_delete_and_a_user_removed_are_gone_from_the_file_too(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     from conftest import make_client
