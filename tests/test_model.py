@@ -113,11 +113,12 @@ def test_output_checks_cover_lists_booleans_and_empty_outputs() -> None:
     ops = iam().operations
     with pytest.raises(ModelViolation, match=r"\.ServiceSpecificCredentials\[0\]"):
         check_output(ops["ListServiceSpecificCredentials"], {"ServiceSpecificCredentials": [{}]})
-    with pytest.raises(ModelViolation, match="IsTruncated"):
-        check_output(
-            ops["ListServiceSpecificCredentials"],
-            {"ServiceSpecificCredentials": [], "IsTruncated": 1},
-        )
+    for flag, kind in ((1, "int"), ("false", "str")):  # a bool's text is not a bool
+        with pytest.raises(ModelViolation, match=f"IsTruncated.*expected bool, got {kind}"):
+            check_output(
+                ops["ListServiceSpecificCredentials"],
+                {"ServiceSpecificCredentials": [], "IsTruncated": flag},
+            )
     with pytest.raises(ModelViolation, match="no output is modeled"):
         check_output(ops["UpdateServiceSpecificCredential"], {"Surprise": 1})
     check_output(ops["UpdateServiceSpecificCredential"], {})
