@@ -139,7 +139,7 @@ clean:
 
 # Mutation testing (issue #27; mutation/README.md): mutmut over the rules and the engine with the
 # fast tests, then each module's score and every mutant not caught, named or not. Not part of
-# `make test`: about three hours on two cores.
+# `make test`: about an hour on two cores.
 MUTATION := .venv-mutation
 $(MUTATION)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(MUTATION)
