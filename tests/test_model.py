@@ -174,30 +174,6 @@ def test_the_wire_reader_types_values_as_iam_reads_them() -> None:
     ]
 
 
-def test_a_sensitive_value_is_never_remembered_by_a_check() -> None:
-    """Checks remember constrained values that passed; a member the model marks sensitive is
-    checked every time instead. (IAM's sensitive members are unconstrained today: this holds
-    for a model where one is not.)"""
-    import gc
-
-    from botocore.model import ShapeResolver
-
-    from sscstub._checks import output_check
-
-    shapes = ShapeResolver(
-        {
-            "Made": {"type": "structure", "members": {"Key": {"shape": "K"}, "Id": {"shape": "I"}}},
-            "K": {"type": "string", "min": 8, "sensitive": True},
-            "I": {"type": "string", "min": 8},
-        }
-    )
-    check = output_check(shapes.get_shape_by_name("Made"))
-    key, name = "s3cret-" + "k" * 20, "public-" + "i" * 20
-    assert check({"Key": key, "Id": name}) is None
-    held = [o for o in gc.get_objects() if isinstance(o, set) and ({key, name} & o)]
-    assert held == [{name}]
-
-
 def test_shapes_the_iam_model_never_has_are_refused_loudly() -> None:
     """If a later IAM model used a shape sscstub cannot check, compiling it fails at once
     rather than letting answers through unchecked."""
